@@ -1,0 +1,84 @@
+"""Exact arithmetic for scores: the single place where rounding and banding are decided.
+
+Scores are computed as exact fractions and rounded once, half away from zero
+(``ROUND_HALF_UP`` in :mod:`decimal` terms), to the number of decimals the
+scoring rule declares. Bands are applied to the *rounded* value, so the
+rating a reader sees always agrees with the number printed beside it:
+50.5 is satisfactory (above 50), 25.01 unsatisfactory, 75.01 good
+(DESIGN.md "Scoring rules"; reference/instruments.md section 1.5).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+from fractions import Fraction
+
+from instruments.schema import Band, BandSet
+
+
+def exact(value: float | int | Fraction) -> Fraction:
+    """A number from an instrument file or an answer as the decimal its author wrote.
+
+    ``Fraction(0.1)`` would be the binary float; going through ``repr`` keeps
+    ``0.1`` as one tenth, so a factor such as ``33.3`` multiplies exactly.
+    """
+    if isinstance(value, Fraction | int):
+        return Fraction(value)
+    return Fraction(repr(value))
+
+
+def round_half_up(value: Fraction, decimals: int) -> Decimal:
+    """Round an exact value half away from zero to ``decimals`` places."""
+    scale = 10**decimals
+    magnitude = math.floor(abs(value) * scale + Fraction(1, 2))
+    rounded = Decimal(magnitude).scaleb(-decimals)
+    return -rounded if value < 0 else rounded
+
+
+def as_float(value: Decimal | None) -> float | None:
+    """A rounded Decimal as the float that prints the same digits (``68.75`` -> 68.75)."""
+    return None if value is None else float(value)
+
+
+def median(values: Sequence[Fraction]) -> Fraction:
+    """The median of exact values; for an even count, the mean of the two middle values."""
+    if not values:
+        raise ValueError("the median of no values is undefined")
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def band_for(bands: BandSet, value: Decimal | Fraction | int) -> Band:
+    """The band holding ``value``: bands cover (lower, upper], the first also its lower bound.
+
+    :raises ValueError: when no band holds the value, which means the band set
+        does not cover the rule's scale (the instrument loader reports that as I032).
+    """
+    number = Fraction(value)
+    for position, band in enumerate(bands.bands):
+        lower, upper = exact(band.lower), exact(band.upper)
+        above_lower = number >= lower if position == 0 else number > lower
+        if above_lower and number <= upper:
+            return band
+    raise ValueError(
+        f"{value} lies outside every band of band set `{bands.id}`: "
+        "make the bands cover the whole scale of the scoring rule"
+    )
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(identifier: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that puts ``OUT2`` before ``OUT10`` and ``1.2`` before ``1.10``."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part)
+        for part in _DIGITS.split(identifier)
+        if part
+    )

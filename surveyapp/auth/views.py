@@ -1,0 +1,85 @@
+"""Sign in, sign out, change password."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from surveyapp.auth.forms import LoginForm, PasswordChangeForm
+from surveyapp.auth.sessions import signed_in_user
+from surveyapp.extensions import db
+from surveyapp.services import ServiceError
+from surveyapp.services.users import authenticate, change_password, revoke_sessions
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+#: The same words for an unknown email and a wrong password, so neither reveals an account.
+WRONG_CREDENTIALS = "The email or password is not correct."
+
+
+def local_target(target: str | None) -> str:
+    """Return ``target`` if it is a path on this site, else the home page.
+
+    Refuses absolute and scheme-relative URLs, and backslashes, which browsers read
+    as slashes (``/\\evil.example``): no open redirect through ``?next=``.
+    """
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("main.home")
+
+
+@bp.route("/login", methods=("GET", "POST"))
+def login() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        user = authenticate(form.email.data or "", form.password.data or "")
+        if user is None:
+            error = WRONG_CREDENTIALS
+        else:
+            revoke_sessions(user)
+            db.session.commit()
+            session.clear()  # a fresh session: nothing from before sign-in carries over
+            login_user(user)
+            return redirect(local_target(request.args.get("next")))
+    return render_template("auth/login.html", form=form, error=error)
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    revoke_sessions(signed_in_user())
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=("GET", "POST"))
+@login_required
+def password() -> Response | str:
+    form = PasswordChangeForm()
+    error = None
+    if form.validate_on_submit():
+        user = signed_in_user()
+        try:
+            change_password(user, form.current_password.data or "", form.new_password.data or "")
+        except ServiceError as refused:
+            error = str(refused)
+        else:
+            db.session.commit()
+            login_user(user)  # this session continues under the new token
+            flash(
+                "Your password has been changed. Any other sessions have been signed out.",
+                "success",
+            )
+            return redirect(url_for("main.home"))
+    return render_template("auth/password.html", form=form, error=error)

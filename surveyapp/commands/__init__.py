@@ -1,0 +1,5 @@
+"""Commands of the ``surveyapp`` CLI, one module per command or command group.
+
+Each module defines ``command``, a click command or group; ``surveyapp.cli`` lists the
+modules and registers their commands.
+"""

@@ -1,0 +1,97 @@
+"""Error pages (HTML, or JSON for clients that ask for it), never a traceback."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from surveyapp.extensions import db
+
+#: Title and explanation for each status we expect; others use Werkzeug's own text.
+ERROR_TEXTS: dict[int, tuple[str, str]] = {
+    400: (
+        "Bad request",
+        "The request could not be understood. Go back, reload the page and try again.",
+    ),
+    401: ("Sign-in required", "Sign in to use this address."),
+    403: (
+        "Not allowed",
+        "Your roles do not give you access to this page. If you need it, ask a coordinator "
+        "or an administrator of the unit.",
+    ),
+    404: (
+        "Page not found",
+        "There is no page at this address. Check the link, or start from the home page.",
+    ),
+    405: ("Not allowed here", "This address does not accept that kind of request."),
+    500: (
+        "Something went wrong",
+        "An unexpected error stopped this request, and nothing it was changing was saved. "
+        "Try again; if it happens again, tell your administrator the time it happened.",
+    ),
+}
+
+CSRF_TEXT = (
+    "Form expired",
+    "This form has expired or lost its security token, so it was not accepted. Reload the "
+    "page and try again.",
+)
+
+
+def wants_json() -> bool:
+    """Tell whether the client prefers JSON to HTML (browsers and ``*/*`` get HTML)."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def size_limit_text() -> tuple[str, str]:
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if not limit:
+        return ("Too large", "The request is too large for this server.")
+    megabytes = f"{limit / (1024 * 1024):.3g}"
+    return (
+        "Too large",
+        f"The request is larger than the {megabytes} MB limit. Send a smaller file, "
+        "or split it into several.",
+    )
+
+
+def explain(error: HTTPException) -> tuple[str, str]:
+    """Return the title and message for an error; a custom ``abort`` description wins."""
+    code = error.code or 500
+    if isinstance(error, CSRFError):
+        return CSRF_TEXT
+    if code == 413:
+        return size_limit_text()
+    title, message = ERROR_TEXTS.get(code, (error.name, type(error).description or ""))
+    if error.description and error.description != type(error).description:
+        message = error.description
+    return title, message
+
+
+def handle_http_error(error: HTTPException) -> Response | HTTPException | tuple[str, int]:
+    if error.code is None or error.code < 400:
+        return error  # routing redirects are HTTPExceptions too
+    if error.code >= 500:
+        db.session.rollback()
+    title, message = explain(error)
+    if wants_json():
+        response = jsonify(error=error.code, title=title, message=message)
+        response.status_code = error.code
+        return response
+    page = render_template(
+        "errors/error.html",
+        code=error.code,
+        title=title,
+        message=message,
+        # The layout then skips the user's roles, which need the database.
+        plain_layout=error.code >= 500,
+    )
+    return page, error.code
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Route every HTTP error, and every unhandled exception (as a 500), to one handler."""
+    app.register_error_handler(HTTPException, handle_http_error)

@@ -1,0 +1,110 @@
+"""Accounts, passwords and sign-in sessions."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cache
+
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from surveyapp.extensions import db
+from surveyapp.models import User
+from surveyapp.models.users import LANGUAGES
+from surveyapp.services import ServiceError
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def count_users() -> int:
+    return db.session.scalar(select(func.count(User.id))) or 0
+
+
+def check_new_password(password: str) -> None:
+    """:raises ServiceError: if the password is too short to be accepted."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ServiceError(f"Passwords must have at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def create_user(
+    email: str, display_name: str, password: str, *, preferred_language: str = "en"
+) -> User:
+    """Create an active user with a scrypt-hashed password.
+
+    :raises ServiceError: for an unusable email, name or password, or a taken email.
+    """
+    email = normalise_email(email)
+    local_part, _, domain = email.partition("@")
+    if not local_part or "." not in domain:
+        raise ServiceError(f"'{email}' is not an email address (expected name@example.org).")
+    if not display_name.strip():
+        raise ServiceError("A display name is required.")
+    if preferred_language not in LANGUAGES:
+        raise ServiceError(
+            f"Unknown language '{preferred_language}': use one of {', '.join(LANGUAGES)}."
+        )
+    if find_user_by_email(email) is not None:
+        raise ServiceError(f"A user with the email {email} already exists.")
+    check_new_password(password)
+    user = User(
+        email=email, display_name=display_name.strip(), preferred_language=preferred_language
+    )
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+@cache
+def _unknown_account_hash() -> str:
+    """Hash of a random password, checked when no account matches the email."""
+    return generate_password_hash(secrets.token_hex(16), method="scrypt")
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Return the active user with these credentials, or None.
+
+    An unknown email costs the same password check as a wrong password, so response
+    times do not reveal which accounts exist.
+    """
+    user = find_user_by_email(email)
+    if user is None:
+        check_password_hash(_unknown_account_hash(), password)
+        return None
+    if not user.check_password(password) or not user.active:
+        return None
+    return user
+
+
+def revoke_sessions(user: User) -> None:
+    """End every session the user has open (called on sign-in and sign-out too)."""
+    user.rotate_session_token()
+    db.session.flush()
+
+
+def set_password(user: User, password: str) -> None:
+    """Replace the password and end every open session.
+
+    :raises ServiceError: if the password is too short.
+    """
+    check_new_password(password)
+    user.set_password(password)
+    revoke_sessions(user)
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Let a user replace their own password, proving they know the current one.
+
+    :raises ServiceError: if the current password is wrong or the new one too short.
+    """
+    if not user.check_password(current_password):
+        raise ServiceError("Your current password is not correct.")
+    set_password(user, new_password)

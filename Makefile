@@ -29,8 +29,12 @@ $(BIN)/python:
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv && \
 		$(PYTHON) -m venv $(VENV); }
 
+# The build requirements go into .venv too (read from pyproject.toml), so that installs and
+# the packaging test build offline, without an isolated build environment.
 $(STAMP): $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet $$($(BIN)/python -c 'import tomllib; \
+		print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"]))')
+	$(BIN)/python -m pip install --quiet --no-build-isolation -e '.[test]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 

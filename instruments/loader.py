@@ -82,7 +82,7 @@ _StrictLoader.add_constructor(
 # --------------------------------------------------------------------------- locations
 
 
-def _position_index(text: str) -> dict[Location, tuple[int, int]]:
+def position_index(text: str) -> dict[Location, tuple[int, int]]:
     """Map every path in the YAML document to its 1-based (line, column)."""
     index: dict[Location, tuple[int, int]] = {}
     try:
@@ -106,7 +106,7 @@ def _position_index(text: str) -> dict[Location, tuple[int, int]]:
     return index
 
 
-def _locate(index: dict[Location, tuple[int, int]], path: Location) -> tuple[int, int]:
+def locate(index: dict[Location, tuple[int, int]], path: Location) -> tuple[int, int]:
     """The position of ``path``, or of its nearest enclosing element that exists in the file."""
     for length in range(len(path), -1, -1):
         position = index.get(path[:length])
@@ -171,7 +171,7 @@ def _pydantic_problems(
                                        for p in failed_paths):
             continue  # the list is "empty" only because its elements failed: report those
         if isinstance(detail["input"], bool) and kind != "bool_type":
-            line, column = _locate(index, loc)
+            line, column = locate(index, loc)
             problems.append(Problem(
                 filename, line, column, ErrorCode.INVALID_VALUE,
                 f"{_describe(loc)} was read as {str(detail['input']).lower()}: YAML treats "
@@ -194,7 +194,7 @@ def _pydantic_problems(
         else:
             code = ErrorCode.INVALID_VALUE
             message = f"{where}: {detail['msg']} (got {detail['input']!r:.60})"
-        line, column = _locate(index, loc)
+        line, column = locate(index, loc)
         problems.append(Problem(filename, line, column, code, message))
     return problems
 
@@ -245,14 +245,14 @@ def parse_instrument(data: bytes, filename: str) -> LoadedInstrument:
     try:
         instrument = Instrument.model_validate(raw)
     except ValidationError as error:
-        problems = _pydantic_problems(error, filename, _position_index(text))
+        problems = _pydantic_problems(error, filename, position_index(text))
         raise InstrumentInvalid(sorted(problems, key=lambda p: (p.line, p.column))) from None
 
     issues = cross_check(instrument)
     if issues:
-        index = _position_index(text)
+        index = position_index(text)
         problems = [
-            Problem(filename, *_locate(index, issue.location), issue.code, issue.message)
+            Problem(filename, *locate(index, issue.location), issue.code, issue.message)
             for issue in issues
         ]
         raise InstrumentInvalid(sorted(problems, key=lambda p: (p.line, p.column)))

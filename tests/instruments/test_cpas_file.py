@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from instruments.checks import missing_translations
 from instruments.expressions import evaluate, parse_expression
+from instruments.loader import load_instrument_file
 from instruments.schema import BandSet, Instrument, Item, ScoringRule
 
 CPAS_FILE = Path(__file__).resolve().parents[2] / "instruments" / "library" / "cpas-red.yaml"
@@ -37,10 +39,10 @@ def _band_set(instrument: Instrument, band_set_id: str) -> BandSet:
 
 
 def test_file_passes_the_loader_cross_checks() -> None:
-    pytest.importorskip("instruments.checks", reason="the loader's cross-checks are not built yet")
-    from instruments.loader import load_instrument_file
-
-    assert load_instrument_file(CPAS_FILE).key == "cpas-red"
+    loaded = load_instrument_file(CPAS_FILE)
+    assert loaded.key == "cpas-red"
+    # languages: [en, fr] promises French for every text people see.
+    assert missing_translations(loaded.instrument, "fr") == []
 
 
 def test_identity(cpas: Instrument) -> None:

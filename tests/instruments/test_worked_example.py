@@ -16,8 +16,10 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from instruments.errors import ErrorCode
+from instruments.checks import missing_translations
+from instruments.errors import ErrorCode, InstrumentInvalid
 from instruments.expressions import evaluate, parse_expression
+from instruments.loader import load_instrument_file, parse_instrument
 from instruments.schema import Instrument
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,10 +48,24 @@ def test_worked_example_validates_with_the_schema() -> None:
 
 
 def test_worked_example_passes_the_loader_cross_checks() -> None:
-    pytest.importorskip("instruments.checks", reason="the loader's cross-checks are not built yet")
-    from instruments.loader import load_instrument_file
+    loaded = load_instrument_file(EXAMPLE)
+    assert loaded.key == "mini-coordination"
+    # Section 14: the example is complete in French.
+    assert missing_translations(loaded.instrument, "fr") == []
 
-    assert load_instrument_file(EXAMPLE).key == "mini-coordination"
+
+def test_the_guides_deliberate_mistake_is_reported_where_it_says() -> None:
+    """Section 16: skip logic naming `q13`, which is no item, gives I041 at `relevant`."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    good = 'relevant: "${q11} >= 1 and ${q11} <= 4"'
+    assert text.count(good) == 1
+    with pytest.raises(InstrumentInvalid) as raised:
+        parse_instrument(text.replace(good, 'relevant: "${q13} >= 1"').encode(), "example.yaml")
+    (problem,) = raised.value.problems
+    line = next(number for number, content in enumerate(text.splitlines(), start=1)
+                if good in content)
+    assert (problem.code, problem.line) == (ErrorCode.SKIP_LOGIC_UNKNOWN_ITEM, line)
+    assert "${q13}" in problem.message
 
 
 def test_readme_shows_the_worked_example_file_verbatim() -> None:

@@ -9,6 +9,7 @@ it into a line and column.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -34,7 +35,9 @@ class Issue:
     message: str
 
 
-def walk_nodes(nodes: Iterable[Node], path: Location = ("nodes",)) -> Iterator[tuple[Node, Location]]:
+def walk_nodes(
+    nodes: Iterable[Node], path: Location = ("nodes",)
+) -> Iterator[tuple[Node, Location]]:
     """Every node of the tree, depth first, with its path in the file."""
     for position, node in enumerate(nodes):
         here = (*path, position)
@@ -46,23 +49,25 @@ def _duplicates(entries: Iterable[tuple[str, Location]], kind: str) -> Iterator[
     first_seen: dict[str, Location] = {}
     for identifier, location in entries:
         if identifier in first_seen:
-            yield Issue(location + ("id",), ErrorCode.DUPLICATE_ID,
+            yield Issue((*location, "id"), ErrorCode.DUPLICATE_ID,
                         f"{kind} id `{identifier}` is used twice: give each {kind} its own id")
         else:
             first_seen[identifier] = location
 
 
-def _reference(value: str | None, known: set[str], location: Location, kind: str) -> Iterator[Issue]:
+def _reference(
+    value: str | None, known: set[str], location: Location, kind: str
+) -> Iterator[Issue]:
     if value is not None and value not in known:
-        import difflib
-
         guess = difflib.get_close_matches(value, sorted(known), n=1)
         hint = f"did you mean `{guess[0]}`?" if guess else f"define the {kind} first"
         yield Issue(location, ErrorCode.UNKNOWN_REFERENCE,
                     f"no {kind} has the id `{value}`: {hint}")
 
 
-def _check_bands(band_set: BandSet, location: Location, rules: list[ScoringRule]) -> Iterator[Issue]:
+def _check_bands(
+    band_set: BandSet, location: Location, rules: list[ScoringRule]
+) -> Iterator[Issue]:
     bands = band_set.bands
     for position, band in enumerate(bands):
         if band.lower >= band.upper:
@@ -185,7 +190,8 @@ def _check_skip_logic(questionnaire: Questionnaire, location: Location) -> Itera
         except ExpressionError as error:
             yield Issue(here, ErrorCode.SKIP_LOGIC_SYNTAX,
                         f"skip logic of `{item.id}` cannot be read at character "
-                        f"{error.position + 1}: {error} (write e.g. `${{q1}} = 4 and ${{q2}} != 0`)")
+                        f"{error.position + 1}: {error} "
+                        "(write e.g. `${q1} = 4 and ${q2} != 0`)")
             continue
         for name in references(expression):
             if name not in position_of:
@@ -278,4 +284,5 @@ def missing_translations(instrument: Instrument, language: str) -> list[Issue]:
 
 
 def _path_text(path: Location) -> str:
-    return "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path).lstrip(".")
+    text = "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path)
+    return text.lstrip(".")

@@ -13,7 +13,6 @@ import difflib
 import hashlib
 import types
 import typing
-from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -224,7 +223,7 @@ def parse_instrument(data: bytes, filename: str) -> LoadedInstrument:
         raise fail(ErrorCode.NOT_TEXT, f"byte {error.start} is not UTF-8: save the file as UTF-8"
                    ) from None
     try:
-        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        raw = yaml.load(text, Loader=_StrictLoader)
     except _DuplicateKey as error:
         mark = error.problem_mark
         raise fail(ErrorCode.DUPLICATE_KEY, str(error.problem), mark.line + 1, mark.column + 1
@@ -277,7 +276,8 @@ def load_instrument_file(path: str | Path) -> LoadedInstrument:
         data = file.read_bytes()
     except OSError as error:
         raise InstrumentInvalid(
-            [Problem(str(path), 1, 1, ErrorCode.NOT_TEXT, f"cannot read the file: {error.strerror}")]
+            [Problem(str(path), 1, 1, ErrorCode.NOT_TEXT,
+                     f"cannot read the file: {error.strerror}")]
         ) from None
     return parse_instrument(data, str(path))
 

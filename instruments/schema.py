@@ -288,7 +288,7 @@ class Indicator(Model):
 
 
 class Activity(Model):
-    """A supporting activity rated for its contribution (JIU Q.2: 1 none, 2 little, 3 significant)."""
+    """A supporting activity, rated 1 no, 2 little or 3 significant contribution (JIU Q.2)."""
 
     id: Identifier
     text: LocalText

@@ -71,10 +71,12 @@ class AnswerProblem:
     column: str | None = None
 
     def format(self, source: str = "answers") -> str:
-        """``SOURCE:ROW:COLUMN: message`` when the row is known, else ``SOURCE: message``."""
+        """``SOURCE:ROW:COLUMN: message``, leaving out what is not known."""
         if self.row is None:
             return f"{source}: {self.message}"
-        return f"{source}:{self.row}:{self.column or 'item'}: {self.message}"
+        if self.column is None:
+            return f"{source}:{self.row}: {self.message}"
+        return f"{source}:{self.row}:{self.column}: {self.message}"
 
     def sort_key(self) -> tuple[int, str, str]:
         return (self.row if self.row is not None else 0, self.column or "", self.message)

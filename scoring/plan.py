@@ -131,12 +131,13 @@ class NumberDomain(Domain):
             return Parsed(None, error=f"`{raw}` is not a number")
         if self.integer and not isinstance(value, int):
             return Parsed(None, error=f"`{raw}` is not a whole number")
-        if (self.minimum is not None and value < self.minimum) or (
-            self.maximum is not None and value > self.maximum
-        ):
-            bounds = f"{self.minimum if self.minimum is not None else '...'} to " \
-                     f"{self.maximum if self.maximum is not None else '...'}"
-            return Parsed(None, error=f"`{raw}` is outside the accepted range {bounds}")
+        too_low = self.minimum is not None and value < self.minimum
+        too_high = self.maximum is not None and value > self.maximum
+        if too_low or too_high:
+            low, high = (_number(bound) for bound in (self.minimum, self.maximum))
+            bounds = (f"at least {low}" if high is None else f"at most {high}" if low is None
+                      else f"from {low} to {high}")
+            return Parsed(None, error=f"`{raw}` is outside the accepted range: {bounds}")
         return Parsed(value, float(value))
 
 
@@ -403,8 +404,8 @@ def _framework_problems(
                 f"`{entry.id}` names parent `{entry.parent}`, which is not declared: "
                 "add a framework row for it", entry.row, "comment"))
         elif rank == 0 or parent.level != levels[rank - 1]:
-            wanted = f"a {levels[rank - 1]}" if rank else "no parent"
+            wanted = f"a parent of level {levels[rank - 1]}" if rank else "no parent"
             problems.append(AnswerProblem(
-                f"{entry.level} `{entry.id}` has parent `{parent.id}`, a {parent.level}; "
+                f"{entry.level} `{entry.id}` has parent `{parent.id}` of level {parent.level}; "
                 f"it needs {wanted}", entry.row, "comment"))
     return problems

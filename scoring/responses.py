@@ -97,7 +97,8 @@ def _csv_grid(data: bytes) -> list[tuple[int, list[RawValue]]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise _fail(f"byte {error.start} is not UTF-8 text: save the file as CSV UTF-8") from None
+        row = data[: error.start].count(b"\n") + 1
+        raise _fail("this row is not UTF-8 text: save the file as CSV UTF-8", row) from None
     header_line = text.splitlines()[0] if text.splitlines() else ""
     delimiter = ","
     if "," not in header_line:

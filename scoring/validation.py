@@ -155,6 +155,11 @@ def _unknown_slot(plan: Plan, answer: Answer) -> AnswerProblem:
     item = plan.items.get((answer.questionnaire, answer.item))
     if item is None:
         names = [candidate.id for candidate in questionnaire.items]
+        node, _, _ = answer.item.rpartition(".")
+        names += [  # NODE.ITEM and NODE.CRITERION names for items asked per framework node
+            f"{node}.{name}" for candidate in questionnaire.items if node and candidate.per_level
+            for name in ([c.id for c in candidate.criteria] or [candidate.id])
+        ]
         guess = difflib.get_close_matches(answer.item, names, n=1)
         hint = f"did you mean `{guess[0]}`?" if guess else "check the item id in the instrument"
         return AnswerProblem(

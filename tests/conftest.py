@@ -68,6 +68,14 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+@pytest.fixture
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the developer's own SURVEYAPP_* and FLASK_* settings out of a test."""
+    for name in list(os.environ):
+        if name.startswith(("SURVEYAPP_", "FLASK_")):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture(scope="session")
 def require_tool() -> Callable[[bool, str], None]:
     """Return a check for a system dependency: skip without it locally, fail under CI."""

@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from werkzeug.serving import run_simple
 
+from surveyapp.models import Role
 from surveyapp.services.demo import DEMO_PASSWORD, DEMO_USERS
 from surveyapp.services.users import find_user_by_email
 
@@ -20,8 +21,10 @@ def gunicorn_available() -> bool:
 
 
 def demo_hint() -> str:
-    """Say how to sign in: with a demo login if the demo data exists."""
-    email = DEMO_USERS[1][0]
+    """Say how to sign in: as the demo coordinator (the fullest home page) if there is one."""
+    email = next(
+        email for email, _name, roles in DEMO_USERS if any(r is Role.coordinator for r, _ in roles)
+    )
     if find_user_by_email(email) is None:
         return "No demo data: 'surveyapp demo' creates it, 'surveyapp create-user' adds a user."
     return f"Sign in as {email} / {DEMO_PASSWORD}; 'surveyapp demo' lists every demo login."

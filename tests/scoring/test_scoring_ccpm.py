@@ -24,7 +24,7 @@ import pytest
 from instruments.schema import Instrument
 from scoring import INSUFFICIENT_DATA, PercentResult, ScoreReport
 from scoring.numbers import band_for
-from tests.scoring.conftest import CCPM_BANDS, load
+from tests.scoring.inline import CCPM_BANDS, load
 
 Run = Callable[..., ScoreReport]
 
@@ -233,7 +233,7 @@ questionnaires:
         node: N
         role: score
         text: Q
-        options: [{code: 0, label: no, score: 0}, {code: 4, label: yes, score: 4}]
+        options: [{code: 0, label: "No", score: 0}, {code: 4, label: "Yes", score: 4}]
 """
 
 

@@ -205,16 +205,16 @@ def test_serve_prefers_gunicorn(runner: FlaskCliRunner, monkeypatch: pytest.Monk
 # --- the command group ---------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("clean_environment")
 def test_console_script_lists_the_commands(tmp_path: Path) -> None:
     """The installed ``surveyapp`` script works without FLASK_APP or any other setting."""
     script = shutil.which("surveyapp", path=str(Path(sys.executable).parent))
     assert script is not None, "surveyapp is not installed in this environment"
     environment = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("SURVEYAPP_", "FLASK_"))
+        **os.environ,
+        "SURVEYAPP_INSTANCE_PATH": str(tmp_path),
+        "SURVEYAPP_SECRET_KEY": "x",
     }
-    environment |= {"SURVEYAPP_INSTANCE_PATH": str(tmp_path), "SURVEYAPP_SECRET_KEY": "x"}
     result = subprocess.run(
         [script, "--help"], capture_output=True, text=True, env=environment, check=False
     )
@@ -223,12 +223,10 @@ def test_console_script_lists_the_commands(tmp_path: Path) -> None:
         assert f"  {command} " in result.stdout
 
 
+@pytest.mark.usefixtures("clean_environment")
 def test_missing_secret_key_is_one_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in list(os.environ):
-        if name.startswith("SURVEYAPP_") or name == "FLASK_DEBUG":
-            monkeypatch.delenv(name)
     monkeypatch.setenv("SURVEYAPP_INSTANCE_PATH", str(tmp_path))
     result = CliRunner().invoke(cli, ["init"])
     assert result.exit_code == 2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from importlib import resources
 from pathlib import Path
 
@@ -13,13 +12,7 @@ from surveyapp import create_app
 from surveyapp.config import DEVELOPMENT_SECRET_KEY, ConfigurationError, database_uri
 from surveyapp.security import CONTENT_SECURITY_POLICY
 
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the developer's own SURVEYAPP_* and FLASK_DEBUG settings out of these tests."""
-    for name in list(os.environ):
-        if name.startswith("SURVEYAPP_") or name == "FLASK_DEBUG":
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 @pytest.mark.parametrize("secret_key", [None, "", DEVELOPMENT_SECRET_KEY])

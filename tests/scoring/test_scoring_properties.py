@@ -40,7 +40,7 @@ def scores(answers: list[Answer]) -> dict[str, float | None]:
     return {r.node: r.score for r in report.results if isinstance(r, PercentResult)}
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 @given(assessments(), st.randoms(use_true_random=False))
 def test_results_do_not_depend_on_row_order(answers: list[Answer], shuffler: Random) -> None:
     """SP1: shuffled answers serialise to the same JSON."""
@@ -50,7 +50,7 @@ def test_results_do_not_depend_on_row_order(answers: list[Answer], shuffler: Ran
     assert score(INSTRUMENT, Responses.of(shuffled)).to_json() == first
 
 
-@settings(max_examples=150)
+@settings(max_examples=100)
 @given(assessments())
 def test_scores_stay_within_zero_and_one_hundred(answers: list[Answer]) -> None:
     """SP2: a score is None (insufficient data) or a percentage."""

@@ -157,6 +157,10 @@ def engine_run(instrument: Instrument, clusters: list[Responses]) -> list[ScoreR
 def compare(reports: list[ScoreReport], baseline: dict[str, Any]) -> int:
     """Numbers on which the two computations disagree (0 means they agree everywhere)."""
     pooled, split = baseline["pooled"], baseline["split"]
+    counts = {  # blanks are NaN in pandas and None in the engine
+        (cluster, questionnaire, item, None if value != value else int(value)): int(count)
+        for (cluster, questionnaire, item, value), count in baseline["distributions"].items()
+    }
     disagreements = 0
     for cluster, report in enumerate(reports):
         for result in report.results:
@@ -173,12 +177,10 @@ def compare(reports: list[ScoreReport], baseline: dict[str, Any]) -> int:
                 expected = split.loc[key]
                 disagreements += (abs(expected["score"] - part.score) > 1e-9
                                   or expected["size"] != part.respondents)
-        counts = baseline["distributions"].loc[cluster]
         for distribution in report.distributions:
             for entry in distribution.counts:
-                code = np.nan if entry.code is None else float(entry.code)
-                key = (distribution.questionnaire, distribution.item, code)
-                disagreements += int(counts.get(key, 0)) != entry.count
+                key = (cluster, distribution.questionnaire, distribution.item, entry.code)
+                disagreements += counts.get(key, 0) != entry.count
     return disagreements
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
@@ -27,6 +28,8 @@ def exact(value: float | int | Fraction) -> Fraction:
     """
     if isinstance(value, Fraction | int):
         return Fraction(value)
+    if value.is_integer():  # the common case, and much faster than parsing text
+        return Fraction(int(value))
     return Fraction(repr(value))
 
 
@@ -54,22 +57,38 @@ def median(values: Sequence[Fraction]) -> Fraction:
     return (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def band_for(bands: BandSet, value: Decimal | Fraction | int) -> Band:
-    """The band holding ``value``: bands cover (lower, upper], the first also its lower bound.
+@dataclass(frozen=True)
+class Bands:
+    """A band set with its bounds as exact numbers, ready to rate many values."""
 
-    :raises ValueError: when no band holds the value, which means the band set
-        does not cover the rule's scale (the instrument loader reports that as I032).
-    """
-    number = Fraction(value)
-    for position, band in enumerate(bands.bands):
-        lower, upper = exact(band.lower), exact(band.upper)
-        above_lower = number >= lower if position == 0 else number > lower
-        if above_lower and number <= upper:
-            return band
-    raise ValueError(
-        f"{value} lies outside every band of band set `{bands.id}`: "
-        "make the bands cover the whole scale of the scoring rule"
-    )
+    band_set: BandSet
+    bounds: tuple[tuple[Band, Fraction, Fraction], ...]
+
+    @classmethod
+    def of(cls, band_set: BandSet) -> Bands:
+        return cls(band_set, tuple((band, exact(band.lower), exact(band.upper))
+                                   for band in band_set.bands))
+
+    def band_for(self, value: Decimal | Fraction | int) -> Band:
+        """The band holding ``value``: bands cover (lower, upper], the first also its lower bound.
+
+        :raises ValueError: when no band holds the value, which means the band set
+            does not cover the rule's scale (the instrument loader reports that as I032).
+        """
+        number = Fraction(value)
+        for position, (band, lower, upper) in enumerate(self.bounds):
+            above_lower = number >= lower if position == 0 else number > lower
+            if above_lower and number <= upper:
+                return band
+        raise ValueError(
+            f"{value} lies outside every band of band set `{self.band_set.id}`: "
+            "make the bands cover the whole scale of the scoring rule"
+        )
+
+
+def band_for(band_set: BandSet, value: Decimal | Fraction | int) -> Band:
+    """The band of ``band_set`` holding ``value`` (see :meth:`Bands.band_for`)."""
+    return Bands.of(band_set).band_for(value)
 
 
 _DIGITS = re.compile(r"(\d+)")

@@ -229,20 +229,26 @@ class PlanNode(NamedTuple):
 
 @dataclass(frozen=True)
 class NodeTree:
-    """The nodes in pre-order, with look-ups by id and each node's subtree."""
+    """The nodes in pre-order, with look-ups by id, each node's subtree and its lineage."""
 
     nodes: tuple[PlanNode, ...]
     by_id: Mapping[str, PlanNode] = field(init=False)
     subtree: Mapping[str, tuple[str, ...]] = field(init=False)
+    lineage: Mapping[str, tuple[str, ...]] = field(init=False)
 
     def __post_init__(self) -> None:
+        """Index the nodes: by id, each node's subtree, and each node's path up to its root."""
         by_id = {node.id: node for node in self.nodes}
         subtree: dict[str, tuple[str, ...]] = {}
         for node in reversed(self.nodes):
             below = [descendant for child in node.children for descendant in subtree[child]]
             subtree[node.id] = (node.id, *below)
+        lineage: dict[str, tuple[str, ...]] = {}
+        for node in self.nodes:  # pre-order: a parent's lineage is known before its children's
+            lineage[node.id] = (node.id, *(lineage[node.parent] if node.parent else ()))
         object.__setattr__(self, "by_id", by_id)
         object.__setattr__(self, "subtree", subtree)
+        object.__setattr__(self, "lineage", lineage)
 
     @property
     def roots(self) -> tuple[PlanNode, ...]:

@@ -26,9 +26,9 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
-from instruments.schema import BandSet, ScoringRule
+from instruments.schema import ScoringRule
 from scoring.methods import Context, register
-from scoring.numbers import as_float, band_for, exact, round_half_up
+from scoring.numbers import Bands, as_float, exact, round_half_up
 from scoring.plan import NotApplicableAllowed, PlanNode, Slot, code_domain
 from scoring.results import (
     INSUFFICIENT_DATA,
@@ -54,48 +54,44 @@ def median_of_respondent_means(
     """Score every node of one rule; see the module docstring for the rule."""
     plan = context.plan
     pooled = set(rule.pooled_questionnaires)
-    node_slots = {
-        node.id: [
-            slot for slot in plan.slots_where(roles=("score",))
-            if set(slot.item.node_ids) & set(context.tree.subtree[node.id])
-            and (not pooled or slot.questionnaire in pooled)
-        ]
-        for node in nodes
-    }
-    columns = sorted({slot.index for slots in node_slots.values() for slot in slots})
-    sums_by_slot, counts_by_slot = _respondent_by_slot(context, rule, columns)
-    membership = np.zeros((len(columns), len(nodes)))
-    column_of = {slot_id: column for column, slot_id in enumerate(columns)}
-    for position, node in enumerate(nodes):
-        for slot in node_slots[node.id]:
-            membership[column_of[slot.index], position] = 1.0
+    position_of = {node.id: position for position, node in enumerate(nodes)}
+    slots = [slot for slot in plan.slots_where(roles=("score",))
+             if not pooled or slot.questionnaire in pooled]
+    # Items x nodes: 1 where the item feeds the node, directly or through a node below it.
+    membership = np.zeros((len(slots), len(nodes)))
+    for column, slot in enumerate(slots):
+        for fed in slot.item.node_ids:
+            for node_id in context.tree.lineage.get(fed, ()):
+                if node_id in position_of:
+                    membership[column, position_of[node_id]] = 1.0
+    sums_by_slot, counts_by_slot = _respondent_by_slot(context, rule, slots)
 
     minimum = context.min_respondents or rule.min_respondents
-    bands = plan.bands.get(rule.bands) if rule.bands else None
+    bands = Bands.of(plan.bands[rule.bands]) if rule.bands else None
     grade = _Grader(rule, bands, minimum)
     pooled_scores = grade(sums_by_slot @ membership, counts_by_slot @ membership)
     questionnaires = [q.id for q in plan.instrument.questionnaires if not pooled or q.id in pooled]
-    split_scores = {}
+    split_scores: dict[str, list[_Score]] = {}
+    present: dict[str, npt.NDArray[np.bool_]] = {}
     for questionnaire in questionnaires:
-        in_questionnaire = np.array(
-            [plan.slots[slot_id].questionnaire == questionnaire for slot_id in columns], dtype=float
-        )
+        in_questionnaire = np.array([slot.questionnaire == questionnaire for slot in slots])
         part = membership * in_questionnaire[:, None]
+        present[questionnaire] = part.any(axis=0)
         split_scores[questionnaire] = grade(sums_by_slot @ part, counts_by_slot @ part)
 
+    items = membership.sum(axis=0)
     results: dict[str, NodeResult] = {}
     for position, node in enumerate(nodes):
-        present = {slot.questionnaire for slot in node_slots[node.id]}
         parts = tuple(
             QuestionnaireScore(questionnaire, *_as_json(split_scores[questionnaire][position]))
-            for questionnaire in questionnaires if questionnaire in present
+            for questionnaire in questionnaires if present[questionnaire][position]
         )
         score, rating, respondents = _as_json(pooled_scores[position])
         results[node.id] = PercentResult(
             node=node.id, level=node.level, parent=node.parent, depth=node.depth,
             method=rule.method, score=score, rating=rating, respondents=respondents,
-            items=len(node_slots[node.id]), by_questionnaire=parts, gap=_gap(split_scores,
-            [part.questionnaire for part in parts], position),
+            items=int(items[position]), by_questionnaire=parts,
+            gap=_gap(split_scores, [part.questionnaire for part in parts], position),
         )
     return results
 
@@ -119,19 +115,19 @@ def _gap(split: Mapping[str, list[_Score]], present: list[str], position: int) -
 
 
 def _respondent_by_slot(
-    context: Context, rule: ScoringRule, columns: list[int]
+    context: Context, rule: ScoringRule, slots: Sequence[Slot]
 ) -> tuple[FloatMatrix, FloatMatrix]:
     """Respondents x slots: the valid score (0 where none) and whether it is valid (1/0)."""
     answers = context.answers
     column_of = np.full(answers.slot_count + 1, -1, dtype=np.int64)
-    column_of[columns] = np.arange(len(columns))
+    column_of[[slot.index for slot in slots]] = np.arange(len(slots))
     column = column_of[answers.slot]
     valid = (column >= 0) & ~np.isnan(answers.score)
     if rule.scale_min is not None:
         valid &= answers.score >= rule.scale_min
     if rule.scale_max is not None:
         valid &= answers.score <= rule.scale_max
-    shape = (len(answers.respondents), len(columns))
+    shape = (len(answers.respondents), len(slots))
     sums, counts = np.zeros(shape), np.zeros(shape)
     sums[answers.respondent[valid], column[valid]] = answers.score[valid]
     counts[answers.respondent[valid], column[valid]] = 1.0
@@ -143,7 +139,7 @@ class _Grader:
     """Turns respondents' sums and counts per node into rounded, rated scores."""
 
     rule: ScoringRule
-    bands: BandSet | None
+    bands: Bands | None
     minimum: int
 
     def __call__(self, sums: FloatMatrix, counts: FloatMatrix) -> list[_Score]:
@@ -171,7 +167,7 @@ class _Grader:
             middle = (_mean(sums, counts, low[node], node)
                       + _mean(sums, counts, high[node], node)) / 2
             value = round_half_up(middle * factor, self.rule.decimals)
-            rating = band_for(self.bands, value).key if self.bands else None
+            rating = self.bands.band_for(value).key if self.bands else None
             scores.append((value, rating, count))
         return scores
 

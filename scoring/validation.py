@@ -10,14 +10,15 @@ parsed once, so that 600,000 answers check in a fraction of a second.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from scoring.answers import Answer, AnswerProblem, AnswersInvalid, RawValue
+from scoring.answers import Answer, AnswerProblem, AnswersInvalid
 from scoring.plan import BLANK, NodeTree, Parsed, Plan
 
 IntArray = npt.NDArray[np.int64]
@@ -80,38 +81,31 @@ def check_answers(plan: Plan, tree: NodeTree, answers: tuple[Answer, ...]) -> Ch
         respondents = questionnaires = items = values = comments = nodes = criteria = ()
     problems: list[AnswerProblem] = []
 
-    slot = np.fromiter(
-        (plan.slot_index.get(key, -1) for key in zip(questionnaires, items, criteria, strict=True)),
-        dtype=np.int64, count=count,
+    # Each distinct (questionnaire, item, criterion, raw value) is looked up and parsed once.
+    outcome, outcome_keys = _factorise(zip(questionnaires, items, criteria, values, strict=True),
+                                       count)
+    outcome_slots = [plan.slot_index.get(key[:3], -1) for key in outcome_keys]
+    outcomes = tuple(
+        plan.slots[slot_id].domain.parse(key[3]) if slot_id >= 0 else BLANK
+        for slot_id, key in zip(outcome_slots, outcome_keys, strict=True)
     )
+    slot = np.array(outcome_slots or [-1], dtype=np.int64)[outcome]
     for position in np.flatnonzero(slot < 0):
         problems.append(_unknown_slot(plan, answers[position]))
-    problems += [
-        AnswerProblem("the respondent is blank: give every row the id of its respondent",
-                      answer.row, "respondent")
-        for answer in answers if not answer.respondent
-    ]
     problems += _node_problems(plan, tree, answers, slot, nodes)
-
-    outcome_index: dict[tuple[int, RawValue], int] = {}
-    outcome = np.fromiter(
-        (outcome_index.setdefault(key, len(outcome_index))
-         for key in zip(slot.tolist(), values, strict=True)),
-        dtype=np.int64, count=count,
-    )
-    outcome_slots = [slot_id for slot_id, _ in outcome_index]
-    outcomes = tuple(
-        plan.slots[slot_id].domain.parse(raw) if slot_id >= 0 else BLANK
-        for slot_id, raw in outcome_index
-    )
     problems += _value_problems(plan, answers, outcome, outcomes, outcome_slots, comments)
 
-    keys = sorted(set(zip(questionnaires, respondents, strict=True)))
-    respondent_index = {key: index for index, key in enumerate(keys)}
-    respondent = np.fromiter(
-        (respondent_index[key] for key in zip(questionnaires, respondents, strict=True)),
-        dtype=np.int64, count=count,
-    )
+    first_seen, keys = _factorise(zip(questionnaires, respondents, strict=True), count)
+    if any(not respondent_id for _, respondent_id in keys):
+        problems += [
+            AnswerProblem("the respondent is blank: give every row the id of its respondent",
+                          answer.row, "respondent")
+            for answer in answers if not answer.respondent
+        ]
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[order] = np.arange(len(keys))
+    respondent = rank[first_seen] if count else first_seen
     problems += _duplicates(plan, answers, respondent, slot, nodes)
     if problems:
         raise AnswersInvalid(problems)
@@ -120,7 +114,7 @@ def check_answers(plan: Plan, tree: NodeTree, answers: tuple[Answer, ...]) -> Ch
     score_of = np.array([np.nan if p.score is None else p.score for p in outcomes] or [np.nan])
     return CheckedAnswers(
         answers=answers,
-        respondents=tuple(keys),
+        respondents=tuple(keys[index] for index in order),
         respondent=respondent,
         slot=slot,
         number=number_of[outcome],
@@ -129,6 +123,20 @@ def check_answers(plan: Plan, tree: NodeTree, answers: tuple[Answer, ...]) -> Ch
         outcomes=outcomes,
         slot_count=len(plan.slots),
     )
+
+
+def _factorise(keys: Iterable[Hashable], count: int) -> tuple[IntArray, list[Any]]:
+    """Number each distinct key in order of first appearance: (codes per key, distinct keys)."""
+    index: dict[Hashable, int] = {}
+    codes = np.fromiter((index.setdefault(key, len(index)) for key in keys), np.int64, count)
+    return codes, list(index)
+
+
+def _has_node(nodes: Sequence[str | None]) -> npt.NDArray[np.bool_]:
+    """Which answers name a framework node (most name none, which is checked in C first)."""
+    if nodes.count(None) == len(nodes):
+        return np.zeros(len(nodes), dtype=bool)
+    return np.fromiter((node is not None for node in nodes), dtype=bool, count=len(nodes))
 
 
 def _as_number(value: int | float | str | None) -> float:
@@ -182,9 +190,8 @@ def _node_problems(
 ) -> list[AnswerProblem]:
     """Items asked per framework node must name a node of their level; others must not."""
     per_level = np.array([s.item.per_level is not None for s in plan.slots] + [False])
-    has_node = np.fromiter((node is not None for node in nodes), dtype=bool, count=len(nodes))
     problems = []
-    for position in np.flatnonzero(per_level[slot] | has_node):
+    for position in np.flatnonzero(per_level[slot] | _has_node(nodes)):
         answer = answers[position]
         level = plan.slots[slot[position]].item.per_level
         target = tree.by_id.get(answer.node) if answer.node is not None else None
@@ -239,7 +246,7 @@ def _duplicates(
     """A respondent answers each slot once (per framework node); a second answer is an error."""
     per_node: dict[tuple[int, str], int] = {}
     target = slot.copy()
-    for position in np.flatnonzero(np.fromiter((n is not None for n in nodes), bool, len(nodes))):
+    for position in np.flatnonzero(_has_node(nodes)):
         key = (int(slot[position]), str(nodes[position]))
         target[position] = len(plan.slots) + per_node.setdefault(key, len(per_node))
     width = len(plan.slots) + len(per_node) + 1

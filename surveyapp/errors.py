@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import Forbidden, HTTPException, NotFound
 from werkzeug.wrappers import Response
 
 from surveyapp.extensions import db
+from surveyapp.services.access import AccessDenied
 
 #: Title and explanation for each status we expect; others use Werkzeug's own text.
 ERROR_TEXTS: dict[int, tuple[str, str]] = {
@@ -92,6 +93,14 @@ def handle_http_error(error: HTTPException) -> Response | HTTPException | tuple[
     return page, error.code
 
 
+def handle_access_denied(error: AccessDenied) -> Response | HTTPException | tuple[str, int]:
+    """A rule of ``services.access`` refused: the same page as any 403 or 404, with the reason."""
+    db.session.rollback()
+    http_error = (Forbidden if error.status == 403 else NotFound)(description=str(error))
+    return handle_http_error(http_error)
+
+
 def register_error_handlers(app: Flask) -> None:
     """Route every HTTP error, and every unhandled exception (as a 500), to one handler."""
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(AccessDenied, handle_access_denied)

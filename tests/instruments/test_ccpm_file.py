@@ -6,6 +6,7 @@ The facts are compared with the data file itself, reference/ccpm/ccpm_ghc_2015_q
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Iterator
@@ -335,23 +336,34 @@ def test_every_text_is_in_english_and_french(ccpm: Instrument) -> None:
     assert missing == []
 
 
-def _words(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def _closest(words: tuple[str, ...], originals: set[tuple[str, ...]]) -> float:
+    """The highest word-level similarity (0-1) of ``words`` to any original text."""
+    matcher = difflib.SequenceMatcher(None, b=words, autojunk=False)
+    best = 0.0
+    for original in originals:
+        matcher.set_seq1(original)
+        if matcher.real_quick_ratio() > best and matcher.quick_ratio() > best:
+            best = max(best, matcher.ratio())
+    return best
 
 
 def test_descriptive_text_is_not_the_source_wording(ccpm: Instrument, source: dict) -> None:
-    # The source wording is proprietary-derived (§1.2 licence caveat): stems and anchors of
-    # four words or more are rewritten; short anchors such as "Never" or "Yes" may coincide.
-    originals: set[str] = set()
+    # The source wording is proprietary-derived (§1.2 licence caveat): every stem, anchor,
+    # indicator label and characteristic of four words or more is rewritten, not lightly edited.
+    # One word changed in a ten-word sentence scores 0.9; the file's closest text scores 0.71.
+    originals: set[tuple[str, ...]] = set()
     for survey in source["surveys"].values():
         for entry in survey["items"].values():
             originals.add(_words(entry["text"]))
             originals.update(_words(a) for a in (entry["answers"] or {}).values())
     originals.update(_words(label) for label in source["indicator_labels"].values())
     originals.update(_words(c["characteristics"]) for c in source["indicative_characteristics"])
-    copied = [
+    too_close = [
         (path, text["en"]) for path, text in texts(ccpm, "ccpm")
-        if len(text["en"].split()) >= 4 and _words(text["en"]) in originals
-        and not path.endswith(".title")  # function and sub-function names are kept on purpose
+        if len(_words(text["en"])) >= 4 and _closest(_words(text["en"]), originals) >= 0.85
     ]
-    assert copied == []
+    assert too_close == []

@@ -1,0 +1,96 @@
+"""The answers a report quotes (comments, rationales, evidence, recommendations), found by meaning.
+
+Items say what they mean to reports through their ``role`` in the instrument
+file (instruments/schema.py ``Item.role``): ``rationale``, ``evidence_note``,
+``comment``, ``open_answer``, ``recommendation``. Nothing here knows a
+framework by name.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from instruments.schema import Instrument, Item
+from scoring import Answer, Responses
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A text answer or comment, with who gave it and where it belongs."""
+
+    questionnaire: str
+    respondent: str
+    item: str
+    node: str | None
+    text: str
+
+
+def as_text(value: object) -> str:
+    """An answer value as text: ``3.0`` reads ``3``; None reads ""."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+class AnswerIndex:
+    """The answers of one assessment, indexed by item and node for the report builders."""
+
+    def __init__(self, instrument: Instrument, responses: Responses) -> None:
+        self.items: dict[tuple[str, str], Item] = {
+            (q.id, item.id): item for q in instrument.questionnaires for item in q.items
+        }
+        self.roles = {q.id: q.role for q in instrument.questionnaires}
+        self._by_item: dict[tuple[str, str], list[Answer]] = defaultdict(list)
+        for answer in responses.answers:
+            self._by_item[(answer.questionnaire, answer.item)].append(answer)
+
+    def item_of(self, answer: Answer) -> Item | None:
+        return self.items.get((answer.questionnaire, answer.item))
+
+    def node_of(self, answer: Answer) -> str | None:
+        """The node an answer is about: the framework node it names, else its item's node."""
+        if answer.node is not None:
+            return answer.node
+        item = self.item_of(answer)
+        return item.node_ids[0] if item is not None and item.node_ids else None
+
+    def answers(self, questionnaire: str, item: str, node: str | None = None) -> list[Answer]:
+        """The answers to one item; for items asked per framework node, about ``node`` only."""
+        found = self._by_item.get((questionnaire, item), [])
+        if node is None:
+            return list(found)
+        return [answer for answer in found if self.node_of(answer) == node]
+
+    def quotes(self, roles: tuple[str, ...], node: str | None = None,
+               questionnaire_roles: tuple[str, ...] = ()) -> list[Quote]:
+        """Text answers of items with one of ``roles``, about ``node`` (or about no node).
+
+        ``questionnaire_roles`` limits them to questionnaires answered by those
+        roles (the validator's comments apart from the focal point's).
+        """
+        found: list[Quote] = []
+        for (questionnaire, item_id), answers in self._by_item.items():
+            item = self.items.get((questionnaire, item_id))
+            if item is None or item.role not in roles:
+                continue
+            if questionnaire_roles and self.roles.get(questionnaire) not in questionnaire_roles:
+                continue
+            for answer in answers:
+                text = as_text(answer.value)
+                if text and self.node_of(answer) == node:
+                    found.append(Quote(questionnaire, answer.respondent, item_id, node, text))
+        return found
+
+    def comments_column(self) -> list[Quote]:
+        """Every note written in the comment column beside a scored or coded answer."""
+        return [
+            Quote(answer.questionnaire, answer.respondent, answer.item, self.node_of(answer),
+                  answer.comment.strip())
+            for answers in self._by_item.values() for answer in answers
+            if answer.comment and answer.comment.strip()
+            and answer.criterion is None  # rubric comments are justifications, shown as such
+        ]
+

@@ -27,7 +27,9 @@ BROKEN = Path(__file__).parent / "broken"
 EXPECTED = BROKEN / "expected.txt"
 MINIMUM_CORPUS = 45
 
-LOCATED_LINE = re.compile(r"(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<code>I\d{3}) (?P<message>.+)")
+LOCATED_LINE = re.compile(
+    r"(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<code>I\d{3}) (?P<message>.+)"
+)
 
 KNOWN_GAPS: dict[str, str] = {
     "latin-1.yaml": "a non-UTF-8 byte is reported at 1:1 as 'byte 34', not at its line and column",

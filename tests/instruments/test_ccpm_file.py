@@ -22,7 +22,8 @@ from instruments.schema import Instrument, Item, Node, Option, Questionnaire
 
 ROOT = Path(__file__).resolve().parents[2]
 CCPM_FILE = ROOT / "instruments" / "library" / "ccpm.yaml"
-REFERENCE = Path("/work/shared/reference/ccpm/ccpm_ghc_2015_questionnaires.json")
+# The shared folder sits beside the checkout (as in CI).
+REFERENCE = ROOT.parent / "shared" / "reference" / "ccpm" / "ccpm_ghc_2015_questionnaires.json"
 
 COUNTED_ROLES = {"score", "member_count", "attendance_count"}
 EXCLUDED_REASON = {99: "dont_know", 999: "does_not_exist", 9999: "not_applicable"}
@@ -125,13 +126,11 @@ def test_identity(ccpm: Instrument) -> None:
     }
 
 
-def test_item_counts(ccpm: Instrument, source: dict) -> None:
+def test_item_counts(ccpm: Instrument) -> None:
     # §1.4: coordinator survey 67825 has 78 scored or context items, partner survey 22814 has 42.
     for questionnaire_id, expected in (("coordinator", 78), ("partner", 42)):
         items = questionnaire(ccpm, questionnaire_id).items
-        counted = [item.id for item in items if item.role in COUNTED_ROLES]
-        assert len(counted) == expected == len(source["surveys"][questionnaire_id]["items"])
-        assert sorted(counted) == sorted(map(item_id, source["surveys"][questionnaire_id]["items"]))
+        assert sum(item.role in COUNTED_ROLES for item in items) == expected
     coordinator = questionnaire(ccpm, "coordinator").items
     assert sum(item.role == "score" for item in coordinator) == 66
     # §1.4: q012[1..6] organisations per type, q013[1..6] average attendance per type.
@@ -147,6 +146,8 @@ def test_every_code_and_option_matches_the_source(ccpm: Instrument, source: dict
     # §1.4 "Answer design": the option code is the score on 0-4; 99, 999 and 9999 are excluded.
     for questionnaire_id, survey in source["surveys"].items():
         items = items_by_id(ccpm, questionnaire_id)
+        counted = {key for key, item in items.items() if item.role in COUNTED_ROLES}
+        assert counted == {item_id(code) for code in survey["items"]}, questionnaire_id
         for code, entry in survey["items"].items():
             item = items[item_id(code)]
             assert item.source is not None and item.source.endswith(

@@ -200,7 +200,9 @@ def test_missing_translations_finds_a_text_without_french(mini_text: str) -> Non
                                     "fr")
     assert issue.code is ErrorCode.MISSING_TRANSLATION
     assert issue.location == ("scales", 0, "options", 1, "label")
-    assert issue.message == "scales[0].options[1].label has no `fr` text: add `fr: ...` beside `en:`"
+    assert issue.message == (
+        "scales[0].options[1].label has no `fr` text: add `fr: ...` beside `en:`"
+    )
 
 
 def test_missing_translations_for_a_language_never_promised(mini_text: str) -> None:

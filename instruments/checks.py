@@ -45,12 +45,15 @@ def walk_nodes(
         yield from walk_nodes(node.children, (*here, "children"))
 
 
-def _duplicates(entries: Iterable[tuple[str, Location]], kind: str) -> Iterator[Issue]:
+def _duplicates(
+    entries: Iterable[tuple[str, Location]], kind: str, field: str = "id"
+) -> Iterator[Issue]:
     first_seen: dict[str, Location] = {}
     for identifier, location in entries:
         if identifier in first_seen:
-            yield Issue((*location, "id"), ErrorCode.DUPLICATE_ID,
-                        f"{kind} id `{identifier}` is used twice: give each {kind} its own id")
+            yield Issue((*location, field), ErrorCode.DUPLICATE_ID,
+                        f"{kind} {field} `{identifier}` is used twice: give each {kind} its own "
+                        f"{field}")
         else:
             first_seen[identifier] = location
 
@@ -84,7 +87,8 @@ def _check_bands(
             yield Issue(here, ErrorCode.BAND_OVERLAP,
                         f"band `{band.key}` starts at {band.lower:g}, inside `{previous.key}` "
                         f"(which ends at {previous.upper:g}): set lower to {previous.upper:g}")
-    yield from _duplicates(((b.key, (*location, "bands", i)) for i, b in enumerate(bands)), "band")
+    yield from _duplicates(((b.key, (*location, "bands", i)) for i, b in enumerate(bands)),
+                           "band", "key")
     for rule in rules:
         if rule.bands != band_set.id or rule.scale_min is None or rule.scale_max is None:
             continue
@@ -258,7 +262,24 @@ def cross_check(instrument: Instrument) -> list[Issue]:
             for i, item_id in enumerate(page.items):
                 add(_reference(item_id, item_ids, (*location, "pages", p_position, "items", i),
                                "item"))
+    add(_check_crosswalk(instrument, set(nodes_by_id)))
     return issues
+
+
+def _check_crosswalk(instrument: Instrument, node_ids: set[str]) -> Iterator[Issue]:
+    """A crosswalk's ``to`` must name an item of its questionnaire (or, without one, a node)."""
+    items = {q.id: {item.id for item in q.items} for q in instrument.questionnaires}
+    all_items = set().union(*items.values())
+    for c_position, crosswalk in enumerate(instrument.crosswalk):
+        for e_position, entry in enumerate(crosswalk.entries):
+            location = ("crosswalk", c_position, "entries", e_position)
+            if entry.questionnaire is not None and entry.questionnaire not in items:
+                yield from _reference(entry.questionnaire, set(items),
+                                      (*location, "questionnaire"), "questionnaire")
+                continue
+            known = (items[entry.questionnaire] if entry.questionnaire is not None
+                     else all_items | node_ids)
+            yield from _reference(entry.to, known, (*location, "to"), "item")
 
 
 def missing_translations(instrument: Instrument, language: str) -> list[Issue]:

@@ -71,19 +71,24 @@ def renames(old: Instrument, new: Instrument) -> dict[tuple[str | None, str], st
 def diff_instruments(old: Instrument, new: Instrument) -> list[Change]:
     """Every node and item change from ``old`` to ``new``, in file order."""
     changes: list[Change] = []
+    mapping = renames(old, new)
     old_nodes = {node.id: node for node, _ in walk_nodes(old.nodes)}
     new_nodes = {node.id: node for node, _ in walk_nodes(new.nodes)}
+    matched_nodes: set[str] = set()
     for node_id, node in old_nodes.items():
-        if node_id not in new_nodes:
+        target = mapping.get((None, node_id), node_id)
+        if target is None or target not in new_nodes:
             changes.append(Change("removed", "node", None, node_id))
-        else:
-            fields = _changed_fields(_node_signature(node), _node_signature(new_nodes[node_id]))
-            if fields:
-                changes.append(Change("changed", "node", None, node_id, fields))
+            continue
+        matched_nodes.add(target)
+        if target != node_id:
+            changes.append(Change("renamed", "node", None, node_id, f"now {target}"))
+        fields = _changed_fields(_node_signature(node), _node_signature(new_nodes[target]))
+        if fields:
+            changes.append(Change("changed", "node", None, target, fields))
     changes.extend(Change("added", "node", None, node_id)
-                   for node_id in new_nodes if node_id not in old_nodes)
+                   for node_id in new_nodes if node_id not in matched_nodes)
 
-    mapping = renames(old, new)
     new_questionnaires = {q.id: q for q in new.questionnaires}
     for questionnaire in old.questionnaires:
         counterpart = new_questionnaires.get(questionnaire.id)

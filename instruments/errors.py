@@ -15,6 +15,7 @@ from enum import Enum
 class ErrorCode(Enum):
     """Stable problem codes; the value is (code, one-line meaning)."""
 
+    UNREADABLE = ("I000", "the file cannot be read (missing, a folder, no permission)")
     EMPTY_FILE = ("I001", "the file is empty")
     NOT_TEXT = ("I002", "the file is not UTF-8 text (binary or another encoding)")
     YAML_SYNTAX = ("I003", "the YAML cannot be read")
@@ -57,7 +58,8 @@ class Problem:
 
     def format(self) -> str:
         """``FILE:LINE:COLUMN: CODE message``, the form editors and CI understand."""
-        return f"{self.file}:{self.line}:{self.column}: {self.code.code} {self.message}"
+        message = self.message.replace("\r", "\\r").replace("\n", "\\n")
+        return f"{self.file}:{self.line}:{self.column}: {self.code.code} {message}"
 
 
 class InstrumentInvalid(Exception):

@@ -9,7 +9,8 @@ need, so it exports to KoboToolbox and ODK unchanged::
 References are ``${item_id}``; literals are numbers and quoted strings;
 operators are ``= != < <= > >=``, ``and``, ``or`` and ``not(...)``. Expressions
 are parsed into a tree and evaluated by walking it: never with ``eval``.
-An unanswered item compares as the empty string, as in XLSForm.
+An unanswered item compares as the empty string, as in XLSForm: equal to ``''``,
+and neither below nor above any number.
 """
 
 from __future__ import annotations
@@ -229,8 +230,8 @@ def _compare(operator: str, left: object, right: object) -> bool:
         return a == b
     if operator == "!=":
         return a != b
-    if type(a) is not type(b):
-        return False
+    if type(a) is not type(b) or "" in (left, right):
+        return False  # an unanswered item is neither below nor above anything (XPath NaN)
     match operator:
         case "<":
             return a < b  # type: ignore[operator]

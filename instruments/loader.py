@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -23,7 +24,13 @@ from pydantic import BaseModel, ValidationError
 
 from instruments.checks import Location, cross_check
 from instruments.errors import ErrorCode, InstrumentInvalid, Problem
-from instruments.schema import Instrument
+from instruments.schema import (
+    COLOUR_PATTERN,
+    ID_PATTERN,
+    KEY_PATTERN,
+    LANG_PATTERN,
+    Instrument,
+)
 
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -59,6 +66,8 @@ class _StrictLoader(_SafeLoader):  # type: ignore[misc, valid-type]
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, yaml.Node] = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # keys brought in by `<<` may be overridden: that is what merging means
             key = self.construct_object(key_node, deep=deep)
             if isinstance(key, typing.Hashable) and key in seen:
                 first = seen[key].start_mark
@@ -70,6 +79,7 @@ class _StrictLoader(_SafeLoader):  # type: ignore[misc, valid-type]
                     problem_mark=key_node.start_mark,
                 )
             seen[key] = key_node
+        self.flatten_mapping(node)
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
 
 
@@ -89,26 +99,42 @@ def position_index(text: str) -> dict[Location, tuple[int, int]]:
     except yaml.YAMLError:
         return index
 
-    def walk(node: yaml.Node, path: Location) -> None:
+    # Iterative, and each node visited once: deep nesting and recursive aliases are safe.
+    pending: list[tuple[yaml.Node, Location]] = [(root, ())] if root is not None else []
+    visited: set[int] = set()
+    while pending:
+        node, path = pending.pop()
         index.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
                 child = (*path, key_node.value)
                 index[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-                walk(value_node, child)
+                pending.append((value_node, child))
         elif isinstance(node, yaml.SequenceNode):
-            for position, item in enumerate(node.value):
-                walk(item, (*path, position))
-
-    if root is not None:
-        walk(root, ())
+            pending.extend((item, (*path, position)) for position, item in enumerate(node.value))
     return index
+
+
+#: How YAML 1.1 may have spelled a key that it read as a boolean.
+_BOOLEAN_SPELLINGS = {
+    True: ("yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "y", "Y"),
+    False: ("no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "n", "N"),
+}
 
 
 def locate(index: dict[Location, tuple[int, int]], path: Location) -> tuple[int, int]:
     """The position of ``path``, or of its nearest enclosing element that exists in the file."""
     for length in range(len(path), -1, -1):
-        position = index.get(path[:length])
+        prefix = path[:length]
+        if prefix and isinstance(prefix[-1], bool):
+            for spelling in _BOOLEAN_SPELLINGS[prefix[-1]]:
+                position = index.get((*prefix[:-1], spelling))
+                if position is not None:
+                    return position
+        position = index.get(prefix)
         if position is not None:
             return position
     return (1, 1)
@@ -117,7 +143,9 @@ def locate(index: dict[Location, tuple[int, int]], path: Location) -> tuple[int,
 def _describe(path: Location) -> str:
     parts: list[str] = []
     for step in path:
-        if isinstance(step, int):
+        if isinstance(step, bool):
+            parts.append(f".{str(step).lower()}")
+        elif isinstance(step, int):
             parts.append(f"[{step}]")
         else:
             parts.append(f".{step}" if parts else str(step))
@@ -157,48 +185,121 @@ def _innermost_model(annotation: Any) -> Any:
     return None
 
 
+#: Plain-language versions of the schema's patterns.
+_PATTERN_HELP = {
+    ID_PATTERN: "use letters, digits, `.`, `_` or `-`, starting with a letter or digit",
+    KEY_PATTERN: "use lower-case letters, digits and `-` only, e.g. `ccpm` or `jiu-rbm`",
+    LANG_PATTERN: "use a two-letter language code such as `en` or `fr`",
+    COLOUR_PATTERN: "write the colour as `#rrggbb`, e.g. `#1fc63c`",
+}
+
+
+def _shown(value: object) -> str:
+    """A short, one-line rendering of a value, safe for deep or recursive input."""
+    if isinstance(value, dict | list | tuple):
+        return f"a {type(value).__name__}"
+    return repr(value)[:60]
+
+
+def _message_for(detail: Any, loc: Location) -> tuple[ErrorCode, str]:
+    kind, value, where = detail["type"], detail["input"], _describe(loc)
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        allowed = _model_fields_at(loc)
+        guess = difflib.get_close_matches(key, allowed, n=1)
+        hint = f"did you mean `{guess[0]}`?" if guess else f"allowed here: {', '.join(allowed)}"
+        return ErrorCode.UNKNOWN_KEY, f"unknown key `{key}` at {where}: {hint}"
+    if isinstance(value, bool) and kind != "bool_type":
+        return ErrorCode.INVALID_VALUE, (
+            f"{where} was read as {str(value).lower()}: YAML treats No/Yes/On/Off/true/false "
+            "as booleans, so put the text in quotes, e.g. 'No'")
+    if kind == "missing":
+        return ErrorCode.MISSING_KEY, f"`{loc[-1]}` is required at {_describe(loc[:-1])}: add it"
+    if kind == "dict_type" and isinstance(value, int | float | str):
+        return ErrorCode.INVALID_VALUE, (
+            f"{where} should be text (or `en:` and `fr:` lines), not the number {value!r}: "
+            "put it in quotes")
+    if kind in ("model_type", "model_attributes_type", "dict_type", "tuple_type"):
+        wanted = "a list" if kind == "tuple_type" else "a mapping (key: value lines)"
+        return ErrorCode.NOT_A_MAPPING, f"{where} should be {wanted}, not {_shown(value)}"
+    if kind == "string_type" and isinstance(value, int | float):
+        return ErrorCode.INVALID_VALUE, (
+            f"{where} should be text but YAML read the number {value!r}: put it in quotes, "
+            f'e.g. "{value}"')
+    if kind == "string_pattern_mismatch":
+        help_text = _PATTERN_HELP.get(detail.get("ctx", {}).get("pattern"), detail["msg"])
+        return ErrorCode.INVALID_VALUE, f"{where}: {_shown(value)} is not allowed here: {help_text}"
+    if kind == "too_short":
+        return ErrorCode.INVALID_VALUE, f"{where} is empty: it needs at least one entry"
+    return ErrorCode.INVALID_VALUE, f"{where}: {detail['msg']} (got {_shown(value)})"
+
+
+def _key_aware_location(detail: Any) -> Location:
+    """The error's path; for an error in a mapping key, the path of the key itself.
+
+    pydantic reports a bad key as (..., position, "[key]"), and a boolean key (YAML's
+    unquoted ``no:``) at position 0 or 1; the key's own value locates it in the file.
+    """
+    loc: Location = tuple(detail["loc"])
+    if loc and loc[-1] == "[key]":
+        key = detail["input"]
+        return (*loc[:-2], key) if isinstance(key, bool) else loc[:-1]
+    return loc
+
+
 def _pydantic_problems(
     error: ValidationError, filename: str, index: dict[Location, tuple[int, int]]
 ) -> list[Problem]:
-    problems: list[Problem] = []
     details = error.errors(include_url=False)
-    failed_paths = [tuple(detail["loc"]) for detail in details]
-    for detail in details:
-        loc: Location = tuple(detail["loc"])
-        kind = detail["type"]
-        if kind == "too_short" and any(len(p) > len(loc) and p[: len(loc)] == loc
-                                       for p in failed_paths):
+    locs = [_key_aware_location(detail) for detail in details]
+    problems: list[Problem] = []
+    for detail, loc in zip(details, locs, strict=True):
+        if detail["type"] == "too_short" and any(
+            len(other) > len(loc) and other[: len(loc)] == loc for other in locs
+        ):
             continue  # the list is "empty" only because its elements failed: report those
-        if isinstance(detail["input"], bool) and kind != "bool_type":
-            line, column = locate(index, loc)
-            problems.append(Problem(
-                filename, line, column, ErrorCode.INVALID_VALUE,
-                f"{_describe(loc)} was read as {str(detail['input']).lower()}: YAML treats "
-                "No/Yes/On/Off/true/false as booleans, so put the text in quotes, e.g. 'No'"))
-            continue
-        where = _describe(loc)
-        if kind == "extra_forbidden":
-            key = str(loc[-1])
-            allowed = _model_fields_at(loc)
-            guess = difflib.get_close_matches(key, allowed, n=1)
-            hint = f"did you mean `{guess[0]}`?" if guess else f"allowed here: {', '.join(allowed)}"
-            code, message = ErrorCode.UNKNOWN_KEY, f"unknown key `{key}` at {where}: {hint}"
-        elif kind == "missing":
-            code = ErrorCode.MISSING_KEY
-            message = f"`{loc[-1]}` is required at {_describe(loc[:-1])}: add it"
-        elif kind in ("model_type", "model_attributes_type", "dict_type", "tuple_type"):
-            code = ErrorCode.NOT_A_MAPPING
-            wanted = "a list" if kind == "tuple_type" else "a mapping (key: value lines)"
-            message = f"{where} should be {wanted}, not {type(detail['input']).__name__}"
-        else:
-            code = ErrorCode.INVALID_VALUE
-            message = f"{where}: {detail['msg']} (got {detail['input']!r:.60})"
-        line, column = locate(index, loc)
-        problems.append(Problem(filename, line, column, code, message))
+        code, message = _message_for(detail, loc)
+        problems.append(Problem(filename, *locate(index, loc), code, message))
     return problems
 
 
 # --------------------------------------------------------------------------- parsing
+
+
+EMPTY_MESSAGE = "the file is empty: start from the worked example in instruments/README.md"
+
+
+def _read_yaml(text: str, fail: Callable[..., InstrumentInvalid]) -> Any:
+    """The YAML document, or the failure that says where and how to fix the syntax."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)
+    except _DuplicateKey as error:
+        mark = error.problem_mark
+        raise fail(ErrorCode.DUPLICATE_KEY, str(error.problem), mark.line + 1, mark.column + 1
+                   ) from None
+    except yaml.MarkedYAMLError as error:
+        problem = error.problem or "invalid YAML"
+        if "expected a single document" in (error.context or ""):
+            mark = error.problem_mark
+            message = ("the file may hold only a single document: remove the second `---` "
+                       "and what follows, or merge it into the first")
+        elif "quoted scalar" in (error.context or "") and error.context_mark is not None:
+            # An unclosed quote: the cause is where the quote opens, not the end of the file.
+            mark = error.context_mark
+            message = f"this quoted text is never closed ({problem}): add the closing quote"
+        else:
+            mark = error.problem_mark or error.context_mark
+            message = f"{problem}: check indentation, colons and quotes around this point"
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise fail(ErrorCode.YAML_SYNTAX, message, line, column) from None
+    except yaml.reader.ReaderError as error:
+        before = text[: error.position]
+        line = before.count("\n") + 1
+        column = error.position - (before.rfind("\n") + 1) + 1
+        raise fail(ErrorCode.YAML_SYNTAX, f"unacceptable character #x{error.character:04x} "
+                   "(a control character): delete it", line, column) from None
+    except yaml.YAMLError as error:
+        raise fail(ErrorCode.YAML_SYNTAX, f"invalid YAML ({error})") from None
 
 
 def parse_instrument(data: bytes, filename: str) -> LoadedInstrument:
@@ -212,34 +313,32 @@ def parse_instrument(data: bytes, filename: str) -> LoadedInstrument:
         return InstrumentInvalid([Problem(filename, line, column, code, message)])
 
     if not data.strip():
-        raise fail(ErrorCode.EMPTY_FILE, "the file is empty: start from the worked example in "
-                   "instruments/README.md")
+        raise fail(ErrorCode.EMPTY_FILE, EMPTY_MESSAGE)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise fail(ErrorCode.NOT_TEXT, "the file is saved as UTF-16: save it as UTF-8 text")
     if b"\x00" in data:
         raise fail(ErrorCode.NOT_TEXT, "this is a binary file, not YAML text: save the "
-                   "instrument as a .yaml text file (an Excel workbook needs `from-excel`)")
+                   "instrument as a UTF-8 .yaml text file (an Excel workbook needs `from-excel`)")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise fail(ErrorCode.NOT_TEXT, f"byte {error.start} is not UTF-8: save the file as UTF-8"
-                   ) from None
-    try:
-        raw = yaml.load(text, Loader=_StrictLoader)
-    except _DuplicateKey as error:
-        mark = error.problem_mark
-        raise fail(ErrorCode.DUPLICATE_KEY, str(error.problem), mark.line + 1, mark.column + 1
-                   ) from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        reason = error.problem or "invalid YAML"
-        raise fail(ErrorCode.YAML_SYNTAX, f"{reason}: check indentation, colons and quotes "
-                   "around this point", line, column) from None
-    except yaml.YAMLError as error:
-        raise fail(ErrorCode.YAML_SYNTAX, f"invalid YAML ({error})") from None
+        before = data[: error.start]
+        line = before.count(b"\n") + 1
+        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        raise fail(ErrorCode.NOT_TEXT, f"byte 0x{data[error.start]:02x} is not UTF-8: save the "
+                   "file as UTF-8 text", line, column) from None
+    raw = _read_yaml(text, fail)
+    if raw is None:
+        raise fail(ErrorCode.EMPTY_FILE, EMPTY_MESSAGE)
     if not isinstance(raw, dict):
         shape = "a list" if isinstance(raw, list) else f"a single {type(raw).__name__} value"
         raise fail(ErrorCode.NOT_A_MAPPING, f"the file holds {shape}: an instrument is a "
                    "mapping that starts with `key:`, `version:`, `title:` ...")
+    if isinstance(raw.get("version"), float):
+        line, column = locate(position_index(text), ("version",))
+        raise fail(ErrorCode.INVALID_VALUE, f"version {raw['version']!r} was read as a number, "
+                   "which can drop digits (1.10 becomes 1.1): put it in quotes, e.g. \"1.10\"",
+                   line, column)
 
     try:
         instrument = Instrument.model_validate(raw)
@@ -276,7 +375,7 @@ def load_instrument_file(path: str | Path) -> LoadedInstrument:
         data = file.read_bytes()
     except OSError as error:
         raise InstrumentInvalid(
-            [Problem(str(path), 1, 1, ErrorCode.NOT_TEXT,
+            [Problem(str(path), 1, 1, ErrorCode.UNREADABLE,
                      f"cannot read the file: {error.strerror}")]
         ) from None
     return parse_instrument(data, str(path))

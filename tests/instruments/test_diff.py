@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from instruments.diff import Change, diff_instruments, uncovered_removals
@@ -170,9 +169,6 @@ def test_crosswalk_from_another_version_is_not_applied() -> None:
     assert [change.identifier for change in uncovered_removals(old, newer)] == ["q2", "q3", "q5"]
 
 
-@pytest.mark.xfail(strict=True, reason="crosswalk entries map nodes as well as items "
-                   "(schema.CrosswalkEntry), but diff_instruments applies them to items only, "
-                   "so a renamed node shows as removed plus added")
 def test_node_renamed_through_the_crosswalk() -> None:
     new = NEW.replace('  - id: "3"\n    level: function\n    title: Strategy\n',
                       '  - id: "2b"\n    level: function\n    title: Planning\n')

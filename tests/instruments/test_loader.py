@@ -221,8 +221,6 @@ def test_missing_translations_for_a_language_never_promised(mini_text: str) -> N
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="`version: 1.10` is read as the number 1.1 and stored "
-                   "as version '1.1' without a word")
 def test_unquoted_version_is_not_silently_changed(mini_text: str) -> None:
     data = mini_text.replace('version: "1"', "version: 1.10").encode()
     try:
@@ -234,9 +232,6 @@ def test_unquoted_version_is_not_silently_changed(mini_text: str) -> None:
         assert loaded.version == "1.10"
 
 
-@pytest.mark.xfail(strict=True, reason="the duplicate-key check constructs the merge key `<<` "
-                   "itself, so a standard YAML merge fails with 'could not determine a "
-                   "constructor for the tag tag:yaml.org,2002:merge'")
 def test_yaml_merge_key_is_read_as_yaml_defines_it(mini_text: str) -> None:
     data = mini_text.replace(
         "      - id: q3\n        type: number\n",

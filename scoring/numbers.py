@@ -10,7 +10,6 @@ rating a reader sees always agrees with the number printed beside it:
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,12 +32,30 @@ def exact(value: float | int | Fraction) -> Fraction:
     return Fraction(repr(value))
 
 
+def exact_ratio(value: float) -> tuple[int, int]:
+    """:func:`exact` as (numerator, denominator), without building a Fraction for whole numbers."""
+    if value.is_integer():
+        return int(value), 1
+    return exact(value).as_integer_ratio()
+
+
 def round_half_up(value: Fraction, decimals: int) -> Decimal:
     """Round an exact value half away from zero to ``decimals`` places."""
+    return round_ratio_half_up(value.numerator, value.denominator, decimals)
+
+
+def round_ratio_half_up(numerator: int, denominator: int, decimals: int) -> Decimal:
+    """Round ``numerator / denominator`` half away from zero, in integers only.
+
+    The same rule as :func:`round_half_up`, for callers that already hold the
+    ratio and round thousands of values (every node of every cluster).
+    """
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
     scale = 10**decimals
-    magnitude = math.floor(abs(value) * scale + Fraction(1, 2))
+    magnitude = (2 * abs(numerator) * scale + denominator) // (2 * denominator)
     rounded = Decimal(magnitude).scaleb(-decimals)
-    return -rounded if value < 0 else rounded
+    return -rounded if numerator < 0 else rounded
 
 
 def as_float(value: Decimal | None) -> float | None:
@@ -59,26 +76,25 @@ def median(values: Sequence[Fraction]) -> Fraction:
 
 @dataclass(frozen=True)
 class Bands:
-    """A band set with its bounds as exact numbers, ready to rate many values."""
+    """A band set with its bounds as exact decimals, ready to rate many values."""
 
     band_set: BandSet
-    bounds: tuple[tuple[Band, Fraction, Fraction], ...]
+    bounds: tuple[tuple[Band, Decimal, Decimal], ...]
 
     @classmethod
     def of(cls, band_set: BandSet) -> Bands:
-        return cls(band_set, tuple((band, exact(band.lower), exact(band.upper))
+        return cls(band_set, tuple((band, Decimal(repr(band.lower)), Decimal(repr(band.upper)))
                                    for band in band_set.bands))
 
-    def band_for(self, value: Decimal | Fraction | int) -> Band:
+    def band_for(self, value: Decimal | int) -> Band:
         """The band holding ``value``: bands cover (lower, upper], the first also its lower bound.
 
         :raises ValueError: when no band holds the value, which means the band set
             does not cover the rule's scale (the instrument loader reports that as I032).
         """
-        number = Fraction(value)
         for position, (band, lower, upper) in enumerate(self.bounds):
-            above_lower = number >= lower if position == 0 else number > lower
-            if above_lower and number <= upper:
+            above_lower = value >= lower if position == 0 else value > lower
+            if above_lower and value <= upper:
                 return band
         raise ValueError(
             f"{value} lies outside every band of band set `{self.band_set.id}`: "
@@ -86,7 +102,7 @@ class Bands:
         )
 
 
-def band_for(band_set: BandSet, value: Decimal | Fraction | int) -> Band:
+def band_for(band_set: BandSet, value: Decimal | int) -> Band:
     """The band of ``band_set`` holding ``value`` (see :meth:`Bands.band_for`)."""
     return Bands.of(band_set).band_for(value)
 

@@ -52,12 +52,12 @@ BLANK = Parsed(None)
 
 def _number(raw: RawValue) -> float | int | str | None:
     """The number in a raw value, None for a blank, or the stripped text when it is no number."""
-    if raw is None or isinstance(raw, bool):
-        return None if raw is None else int(raw)
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        return int(raw)
     if isinstance(raw, int | float):
         return int(raw) if float(raw).is_integer() else raw
-    if isinstance(raw, dt.date):
-        return raw.isoformat()
     text = str(raw).strip()
     if not text:
         return None
@@ -158,8 +158,6 @@ class YesNoDomain(Domain):
 @dataclass(frozen=True)
 class DateDomain(Domain):
     def parse(self, raw: RawValue) -> Parsed:
-        if isinstance(raw, dt.date):
-            return Parsed(raw.isoformat()[:10])
         text = "" if raw is None else str(raw).strip()
         if not text:
             return BLANK
@@ -174,10 +172,7 @@ class TextDomain(Domain):
     max_length: int | None
 
     def parse(self, raw: RawValue) -> Parsed:
-        if raw is None:
-            return BLANK
-        text = _number(raw) if not isinstance(raw, str) else raw.strip()
-        text = "" if text is None else str(text)
+        text = raw.strip() if isinstance(raw, str) else "" if raw is None else str(_number(raw))
         if not text:
             return BLANK
         if self.max_length is not None and len(text) > self.max_length:
@@ -291,16 +286,12 @@ class Plan:
             tree=tree,
         )
 
-    def slots_where(
-        self, *, roles: Iterable[str] = (), node: str | None = None, per_level: str | None = None
-    ) -> tuple[Slot, ...]:
-        """Slots of items with one of ``roles`` attached to ``node`` or asked per ``per_level``."""
+    def slots_where(self, *, roles: Iterable[str], node: str | None = None) -> tuple[Slot, ...]:
+        """Slots of items with one of ``roles``, attached to ``node`` when it is given."""
         wanted = set(roles)
         return tuple(
             slot for slot in self.slots
-            if (not wanted or slot.item.role in wanted)
-            and (node is None or node in slot.item.node_ids)
-            and (per_level is None or slot.item.per_level == per_level)
+            if slot.item.role in wanted and (node is None or node in slot.item.node_ids)
         )
 
     def with_framework(
@@ -310,10 +301,10 @@ class Plan:
         if not framework:
             return self.tree, []
         problems = _framework_problems(self.instrument, framework, set(self.tree.by_id))
-        if problems:
+        levels = self.instrument.framework
+        if problems or levels is None:  # no framework in the instrument is one of the problems
             return self.tree, problems
-        assert self.instrument.framework is not None  # checked by _framework_problems
-        rule_of_level = self.instrument.framework.scoring
+        rule_of_level = levels.scoring
         children: dict[str | None, list[FrameworkNode]] = {}
         for entry in framework:
             children.setdefault(entry.parent, []).append(entry)
@@ -386,8 +377,9 @@ def _framework_problems(
     seen: dict[str, FrameworkNode] = {}
     for entry in framework:
         if entry.id in taken or entry.id in seen:
+            where = "is a node of the instrument" if entry.id in taken else "is declared twice"
             problems.append(AnswerProblem(
-                f"framework node `{entry.id}` is declared twice: give each node its own id",
+                f"framework node `{entry.id}` {where}: give each node its own id",
                 entry.row, "item"))
         seen.setdefault(entry.id, entry)
         if entry.level not in levels:

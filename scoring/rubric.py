@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from instruments.schema import ScoringRule
 from scoring.answers import AnswerProblem, AnswersInvalid
 from scoring.methods import Context, register
-from scoring.numbers import band_for
+from scoring.numbers import Bands
 from scoring.plan import PlanNode, Slot
 from scoring.results import CriterionScore, ListResult, NodeResult, RubricResult
 
@@ -27,7 +27,7 @@ def rubric_total(
     context: Context, rule: ScoringRule, nodes: Sequence[PlanNode]
 ) -> Mapping[str, NodeResult]:
     """Each node's criterion levels, their total, and the declared band if any."""
-    bands = context.plan.bands.get(rule.bands) if rule.bands else None
+    bands = Bands.of(context.plan.bands[rule.bands]) if rule.bands else None
     problems: list[AnswerProblem] = []
     results: dict[str, NodeResult] = {}
     for node in nodes:
@@ -40,8 +40,8 @@ def rubric_total(
             method=rule.method,
             criteria=tuple(entry for entry, _ in criteria),
             total=total,
-            rating=band_for(bands, total).key if bands else None,
-            convention=bands.convention if bands else False,
+            rating=bands.band_for(total).key if bands else None,
+            convention=bands.band_set.convention if bands else False,
             respondents=tuple(sorted({respondent for _, respondent in criteria})),
         )
     if problems:
@@ -84,10 +84,9 @@ def _criteria(
                 "score each criterion once per assessment; keep one", again.row, "item"))
         else:
             respondent, position = given[0]
-            value = answers.value(position)
-            assert isinstance(value, int)  # rubric levels parse to whole numbers
+            level = int(answers.number[position])  # rubric levels are whole numbers
             comment = (answers.answers[position].comment or "").strip()
-            found.append((CriterionScore(criterion, value, comment), respondent))
+            found.append((CriterionScore(criterion, level, comment), respondent))
     if missing:
         rows = ", ".join(f"`{node.id}.{criterion}`" for criterion in missing)
         problems.append(AnswerProblem(

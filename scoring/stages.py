@@ -145,6 +145,7 @@ def configuration_of(
     context: Context, rule: ScoringRule, node: str, level: str, parent: str | None, depth: int,
     below: Iterable[str],
 ) -> DistributionResult:
+    """The stage distribution of the judged nodes among ``below``, self and validated apart."""
     judged = [
         result for result in (context.results.get(node_id) for node_id in below)
         if isinstance(result, StageResult)

@@ -13,11 +13,13 @@ import difflib
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from instruments.expressions import evaluate, parse_expression
 from scoring.answers import Answer, AnswerProblem, AnswersInvalid
 from scoring.plan import BLANK, NodeTree, Parsed, Plan
 
@@ -73,12 +75,11 @@ def check_answers(plan: Plan, tree: NodeTree, answers: tuple[Answer, ...]) -> Ch
     :raises AnswersInvalid: listing every problem, each located by row and column.
     """
     count = len(answers)
-    if count:
-        respondents, questionnaires, items, values, comments, nodes, criteria, _ = zip(
-            *answers, strict=True
-        )
-    else:
-        respondents = questionnaires = items = values = comments = nodes = criteria = ()
+    # Column by column with itemgetter: ``zip(*answers)`` would make one iterator per answer,
+    # tens of thousands of short-lived objects that set off the garbage collector.
+    respondents, questionnaires, items, values, comments, nodes, criteria = (
+        list(map(itemgetter(column), answers)) for column in range(7)
+    )
     problems: list[AnswerProblem] = []
 
     # Each distinct (questionnaire, item, criterion, raw value) is looked up and parsed once.
@@ -105,8 +106,11 @@ def check_answers(plan: Plan, tree: NodeTree, answers: tuple[Answer, ...]) -> Ch
     order = sorted(range(len(keys)), key=keys.__getitem__)
     rank = np.empty(len(keys), dtype=np.int64)
     rank[order] = np.arange(len(keys))
-    respondent = rank[first_seen] if count else first_seen
+    respondent = rank[first_seen]
     problems += _duplicates(plan, answers, respondent, slot, nodes)
+    if problems:
+        raise AnswersInvalid(problems)
+    problems += _skipped_but_answered(plan, answers, respondent, slot, outcome, outcomes)
     if problems:
         raise AnswersInvalid(problems)
 
@@ -261,4 +265,38 @@ def _duplicates(
         problems.append(AnswerProblem(
             f"{_describe(answer)} is answered twice (first{where}): keep one of the answers",
             answer.row, "item"))
+    return problems
+
+
+def _skipped_but_answered(
+    plan: Plan, answers: Sequence[Answer], respondent: IntArray, slot: IntArray,
+    outcome: IntArray, outcomes: Sequence[Parsed],
+) -> list[AnswerProblem]:
+    """Answers to items their skip logic hides, given the same respondent's other answers.
+
+    Such an answer cannot have come from the questionnaire, and scoring it would
+    count a question the respondent should never have seen (e.g. meeting quality
+    where no meeting was held).
+    """
+    conditions = {s.index: parse_expression(s.item.relevant) for s in plan.slots
+                  if s.item.relevant}
+    conditional = [int(p) for p in np.flatnonzero(np.isin(slot, list(conditions)))
+                   if outcomes[outcome[p]].value is not None]
+    if not conditional:
+        return []
+    seen: dict[tuple[int, str | None], dict[str, object]] = {}
+    for position in np.flatnonzero(np.isin(respondent, respondent[conditional])):
+        answer = answers[position]
+        values = seen.setdefault((int(respondent[position]), answer.node), {})
+        values[answer.item] = outcomes[outcome[position]].value
+    problems = []
+    for position in conditional:
+        answer = answers[position]
+        item = plan.slots[slot[position]].item
+        if not evaluate(conditions[int(slot[position])], seen[(int(respondent[position]),
+                                                               answer.node)]):
+            problems.append(AnswerProblem(
+                f"{_describe(answer)}: this item is only asked when {item.relevant}, which the "
+                "respondent's other answers make false: remove this answer or correct the "
+                "earlier one", answer.row, "value"))
     return problems

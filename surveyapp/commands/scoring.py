@@ -121,8 +121,9 @@ def _summary(result: NodeResult) -> str:
                 f"validated {_number(result.validated_stage)}{difference}")
     if isinstance(result, DistributionResult):
         return "; ".join(
-            f"{kind} min {_number(summary.minimum)} median {_number(summary.median)} "
-            f"max {_number(summary.maximum)} of {summary.assessed}"
+            f"{kind} min {_number(summary.minimum)} median {_stage(summary.median)} "
+            f"max {_number(summary.maximum)} ({summary.assessed} of "
+            f"{summary.assessed + summary.missing})"
             for kind, summary in (("self", result.self_assessed), ("validated", result.validated))
         )
     if isinstance(result, RubricResult):
@@ -139,6 +140,11 @@ def _number(value: float | int | None) -> str:
     if value is None:
         return "-"
     return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def _stage(value: float | None) -> str:
+    """A stage statistic as people write it: 2, or 2.5 between two stages."""
+    return "-" if value is None else f"{value:g}"
 
 
 def _percent(value: float | None) -> str:

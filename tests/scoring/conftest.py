@@ -1,4 +1,4 @@
-"""Fixtures for the scoring tests: the inline instruments and a helper that scores rows."""
+"""Fixtures for the scoring tests: the inline instruments and a function that scores rows."""
 
 from __future__ import annotations
 

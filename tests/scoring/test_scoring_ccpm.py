@@ -17,6 +17,7 @@ Rules (DESIGN.md "Scoring rules"; reference/instruments.md sections 1.4-1.6):
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -142,8 +143,6 @@ def test_median_of_odd_and_even_counts(
 )
 def test_band_edges_are_upper_inclusive(ccpm: Instrument, score: float, band: str) -> None:
     """SC-C4: <= 25 weak, <= 50 unsatisfactory, <= 75 satisfactory, else good (S5 mapStatus)."""
-    from decimal import Decimal
-
     assert band_for(ccpm.bands[0], Decimal(str(score))).key == band
 
 
@@ -207,13 +206,6 @@ def test_node_nobody_answered_is_insufficient_data(ccpm: Instrument, run: Run) -
     assert (result.score, result.rating, result.respondents) == (None, INSUFFICIENT_DATA, 0)
 
 
-def test_minimum_declared_in_the_rule(run: Run) -> None:
-    """SC-C6: the rule's own ``min_respondents`` applies without any override."""
-    instrument = load(MINIMUM_TWO)
-    result = percent(run(instrument, [("r", "q", "i1", 4)]), "N")
-    assert (result.score, result.rating) == (None, INSUFFICIENT_DATA)
-
-
 MINIMUM_TWO = CCPM_BANDS + """
 key: minimum
 version: "1"
@@ -235,6 +227,15 @@ questionnaires:
         text: Q
         options: [{code: 0, label: "No", score: 0}, {code: 4, label: "Yes", score: 4}]
 """
+
+
+def test_minimum_declared_in_the_rule(run: Run) -> None:
+    """SC-C6: the rule's own ``min_respondents`` applies without any override."""
+    instrument = load(MINIMUM_TWO)
+    result = percent(run(instrument, [("r", "q", "i1", 4)]), "N")
+    assert (result.score, result.rating) == (None, INSUFFICIENT_DATA)
+
+
 
 
 def test_split_by_questionnaire_and_gap(ccpm: Instrument, run: Run) -> None:

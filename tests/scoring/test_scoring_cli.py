@@ -46,11 +46,15 @@ def invoke(*args: str) -> Result:
     return CliRunner().invoke(command, list(args))
 
 
+Files = Callable[..., tuple[str, str]]
+
+
 @pytest.fixture
-def files(tmp_path: Path, write_instrument: Callable[[str], Path]) -> Callable[..., tuple[str, str]]:
+def files(tmp_path: Path, write_instrument: Callable[[str], Path]) -> Files:
     """Write an instrument and a responses file; return their paths as the CLI takes them."""
 
-    def write(instrument: str, responses: str | bytes, name: str = "answers.csv") -> tuple[str, str]:
+    def write(instrument: str, responses: str | bytes, name: str = "answers.csv"
+              ) -> tuple[str, str]:
         path = tmp_path / name
         if isinstance(responses, str):
             path.write_text(responses, encoding="utf-8")
@@ -61,7 +65,7 @@ def files(tmp_path: Path, write_instrument: Callable[[str], Path]) -> Callable[.
     return write
 
 
-def test_json_for_ccpm(files: Callable[..., tuple[str, str]]) -> None:
+def test_json_for_ccpm(files: Files) -> None:
     """CL1: 1.1.1 over c (4), a (3), b (2): median 3 -> 75.0, satisfactory, 3 respondents."""
     instrument, responses = files(MINI_CCPM, CCPM_ROWS)
     result = invoke(instrument, responses, "--json")
@@ -78,7 +82,7 @@ def test_json_for_ccpm(files: Callable[..., tuple[str, str]]) -> None:
     assert report["response_rates"]["by_type"][1]["respondents"] == 1
 
 
-def test_min_respondents_override(files: Callable[..., tuple[str, str]]) -> None:
+def test_min_respondents_override(files: Files) -> None:
     """CL1: --min-respondents 4 leaves every node of this 4-respondent file without a score."""
     instrument, responses = files(MINI_CCPM, CCPM_ROWS)
     report = json.loads(invoke(instrument, responses, "--json", "--min-respondents", "4").stdout)
@@ -86,7 +90,7 @@ def test_min_respondents_override(files: Callable[..., tuple[str, str]]) -> None
     assert report["min_respondents"] == 4
 
 
-def test_json_for_jiu(files: Callable[..., tuple[str, str]]) -> None:
+def test_json_for_jiu(files: Files) -> None:
     """CL1: self_assessment and validation rows, item = component id, value = stage."""
     rows = ("respondent,questionnaire,item,value\norg,self_assessment,1.1,3\n"
             "jiu,validation,1.1,2\norg,self_assessment,2.1,4\n")
@@ -109,7 +113,7 @@ wg,red,OUT1.recommendation,4,
 """
 
 
-def test_json_for_cpas(files: Callable[..., tuple[str, str]]) -> None:
+def test_json_for_cpas(files: Files) -> None:
     """CL1: an output result carries relevance, extent, duration and total (3 + 2 + 4 = 9)."""
     instrument, responses = files(MINI_CPAS, CPAS_ROWS)
     report = json.loads(invoke(instrument, responses, "--json").stdout)
@@ -121,7 +125,7 @@ def test_json_for_cpas(files: Callable[..., tuple[str, str]]) -> None:
                                       "section": "Civil Affairs"}
 
 
-def test_table_without_json(files: Callable[..., tuple[str, str]]) -> None:
+def test_table_without_json(files: Files) -> None:
     """CL2: one line per node with its title, score, rating and respondents."""
     instrument, responses = files(MINI_CCPM, CCPM_ROWS)
     result = invoke(instrument, responses)
@@ -147,9 +151,10 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize(("case", "content", "expected"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
+@pytest.mark.parametrize(("case", "content", "expected"), BAD_INPUTS,
+                         ids=[case[0] for case in BAD_INPUTS])
 def test_bad_input_exits_one_with_located_lines(
-    files: Callable[..., tuple[str, str]], tmp_path: Path, case: str, content: str | bytes,
+    files: Files, tmp_path: Path, case: str, content: str | bytes,
     expected: str,
 ) -> None:
     """CL3: one line per problem, FILE:ROW:COLUMN, exit status 1, stdout empty."""
@@ -161,7 +166,7 @@ def test_bad_input_exits_one_with_located_lines(
     assert "Traceback" not in result.output
 
 
-def test_missing_justification_exits_one(files: Callable[..., tuple[str, str]]) -> None:
+def test_missing_justification_exits_one(files: Files) -> None:
     """CL3: a RED score without its written justification is refused (seed 001:72)."""
     instrument, responses = files(MINI_CPAS, CPAS_ROWS.replace("Two provinces of five", ""))
     result = invoke(instrument, responses, "--json")
@@ -176,7 +181,7 @@ def test_missing_justification_exits_one(files: Callable[..., tuple[str, str]]) 
      ("missing.yaml", "missing.yaml:1:1:")],
 )
 def test_unknown_instrument_exits_one(
-    files: Callable[..., tuple[str, str]], key: str, expected: str
+    files: Files, key: str, expected: str
 ) -> None:
     """CL3: an unknown key or a missing instrument file is one line, not a traceback."""
     _, responses = files(MINI_CCPM, CCPM_ROWS)
@@ -185,7 +190,7 @@ def test_unknown_instrument_exits_one(
     assert expected in result.stderr and len(result.stderr.splitlines()) == 1
 
 
-def test_missing_responses_file_exits_one(files: Callable[..., tuple[str, str]]) -> None:
+def test_missing_responses_file_exits_one(files: Files) -> None:
     """CL3: a responses path that does not exist is named in one line."""
     instrument, _ = files(MINI_CCPM, CCPM_ROWS)
     result = invoke(instrument, "no-such-file.csv")
@@ -209,7 +214,7 @@ def _typed(cell: str) -> object:
     return int(cell) if cell.isdigit() else cell
 
 
-def test_xlsx_scores_like_csv(files: Callable[..., tuple[str, str]]) -> None:
+def test_xlsx_scores_like_csv(files: Files) -> None:
     """CL4: the same rows in a workbook give the same results as in CSV."""
     instrument, csv_path = files(MINI_CCPM, CCPM_ROWS)
     _, xlsx_path = files(MINI_CCPM, workbook(CCPM_ROWS), "answers.xlsx")
@@ -218,7 +223,7 @@ def test_xlsx_scores_like_csv(files: Callable[..., tuple[str, str]]) -> None:
     assert from_xlsx == from_csv
 
 
-def test_xlsx_problems_name_the_row(files: Callable[..., tuple[str, str]]) -> None:
+def test_xlsx_problems_name_the_row(files: Files) -> None:
     """CL3/CL4: rows of a workbook are numbered as the spreadsheet shows them."""
     instrument, path = files(MINI_CCPM, workbook(CCPM_ROWS + "e,partner,p1,6,,\n"), "a.xlsx")
     result = invoke(instrument, path)
@@ -229,7 +234,7 @@ def test_xlsx_problems_name_the_row(files: Callable[..., tuple[str, str]]) -> No
 
 @pytest.mark.parametrize(("instrument", "rows"), [(MINI_CCPM, CCPM_ROWS), (MINI_CPAS, CPAS_ROWS)])
 def test_json_is_identical_across_runs_and_row_orders(
-    files: Callable[..., tuple[str, str]], tmp_path: Path, instrument: str, rows: str
+    files: Files, tmp_path: Path, instrument: str, rows: str
 ) -> None:
     """CL5: same instrument sha256 and answers -> identical output, byte for byte."""
     header, *body = rows.splitlines()
@@ -241,3 +246,28 @@ def test_json_is_identical_across_runs_and_row_orders(
         shuffled.write_text("\n".join([header, *body]) + "\n", encoding="utf-8")
         outputs.add(invoke(instrument_path, str(shuffled), "--json").stdout)
     assert len(outputs) == 1
+
+
+def test_table_for_rubric_and_stages(files: Files) -> None:
+    """CL2: RED outputs show their three levels, total and band marked as a convention; JIU
+    components show both stages and their difference."""
+    instrument, responses = files(MINI_CPAS, CPAS_ROWS)
+    line = next(line for line in invoke(instrument, responses).stdout.splitlines()
+                if line.startswith("OUT1 "))
+    assert line.endswith("R 3 E 2 D 4 = 9  moderate (convention)")
+    instrument, responses = files(MINI_JIU, "respondent,questionnaire,item,value\n"
+                                            "org,self_assessment,1.1,3\njiu,validation,1.1,2\n")
+    table = invoke(instrument, responses).stdout
+    assert "self 3, validated 2 (-1)" in table
+    assert "Configuration   self min 3 median 3 max 3 (1 of 5)" in table
+
+
+def test_workbook_that_is_not_a_workbook_exits_one(files: Files) -> None:
+    """CL3: a file named .xlsx that is not a zip archive is one line, not a traceback."""
+    instrument, responses = files(MINI_CCPM, b"respondent,questionnaire,item,value\n",
+                                  "answers.xlsx")
+    result = invoke(instrument, responses)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.endswith("answers.xlsx: this is not a readable .xlsx workbook: open it "
+                                  "in a spreadsheet program and save it again as .xlsx, or save "
+                                  "it as CSV UTF-8\n")

@@ -63,7 +63,9 @@ def test_scores_stay_within_zero_and_one_hundred(answers: list[Answer]) -> None:
 
 @settings(max_examples=200)
 @given(assessments(), st.data())
-def test_raising_one_answer_never_lowers_a_score(answers: list[Answer], data: st.DataObject) -> None:
+def test_raising_one_answer_never_lowers_a_score(
+    answers: list[Answer], data: st.DataObject
+) -> None:
     """SP3: change one valid answer v to a higher valid code; no node's score goes down."""
     raisable = {i: answer.value for i, answer in enumerate(answers)
                 if isinstance(answer.value, int) and answer.value < 4}

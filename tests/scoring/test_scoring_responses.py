@@ -154,9 +154,9 @@ def test_malformed_framework_rows(cpas: Instrument) -> None:
 
 def test_organization_type_by_code_or_name(ccpm: Instrument) -> None:
     """SF5: the type may be a code or a label in any language of the instrument."""
-    data = ("respondent,questionnaire,item,value,organization_type\n"
-            "a,partner,p1,3,International NGO\nb,partner,p1,2,ong nationale\n"
-            "c,partner,p1,1,2\n").encode()
+    data = (b"respondent,questionnaire,item,value,organization_type\n"
+            b"a,partner,p1,3,International NGO\nb,partner,p1,2,ong nationale\n"
+            b"c,partner,p1,1,2\n")
     typed = {a.respondent: a.value for a in parse_responses(ccpm, data, "x.csv").answers
              if a.item == "org"}
     assert typed == {"a": 1, "b": 2, "c": 2}

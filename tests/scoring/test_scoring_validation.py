@@ -7,6 +7,7 @@ Rules (issue "Scoring engine", bad input; DESIGN.md: same answers, same result):
 - SV3  one respondent answering one item twice is an error naming both rows
 - SV4  every problem is reported in one pass, sorted by row
 - SV5  "not applicable" needs a justification; it counts in no score
+- SV6  an answer to an item that the respondent's own answers skip is an error
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 
 from instruments.schema import Instrument
 from scoring import AnswerProblem, AnswersInvalid, ScoreReport
-from tests.scoring.inline import CCPM_BANDS, load
+from tests.scoring.inline import CCPM_BANDS, MINI_CCPM, load
 
 Run = Callable[..., ScoreReport]
 
@@ -137,3 +138,19 @@ def test_not_applicable_needs_a_justification_and_counts_nowhere(run: Run) -> No
     (line,) = problems_of(run, instrument, [row("a", "q", "i1", "N/A", 3)])
     assert line == ("answers.csv:3:comment: `i1` of respondent `a`: \"not applicable\" needs a "
                     "written justification in the comment")
+
+
+def test_answer_to_a_skipped_item_is_an_error(run: Run) -> None:
+    """SV6: skip logic hides p2 when p1 = 0 (CCPM: no meeting, no meeting quality; instruments.md
+    1.4); an answer to it cannot come from the questionnaire and would be scored wrongly."""
+    instrument = load(MINI_CCPM.replace(
+        'node: "2", role: score, text: "Analysis?"}\n',
+        'node: "2", role: score, text: "Analysis?", relevant: "${p1} != 0"}\n'))
+    (line,) = problems_of(run, instrument, [
+        row("a", "partner", "p1", 0, 2), row("a", "partner", "p2", 3, 3),
+        row("b", "partner", "p1", 2, 4), row("b", "partner", "p2", 3, 5),
+        row("d", "partner", "p1", 0, 6), row("d", "partner", "p2", "", 7),
+    ])
+    assert line == ("answers.csv:3:value: `p2` of respondent `a`: this item is only asked when "
+                    "${p1} != 0, which the respondent's other answers make false: remove this "
+                    "answer or correct the earlier one")

@@ -25,13 +25,12 @@ from __future__ import annotations
 import datetime as dt
 
 from instruments.schema import Instrument, Stage
-from scoring import PercentResult, Responses, RubricResult, ScoreReport, StageResult
-
-from reports.answers import AnswerIndex, as_text
+from reports.answers import AnswerIndex, recommendation
 from reports.i18n import Translator
 from reports.labels import Labels
 from reports.model import ActionItem
 from reports.tree import blocks
+from scoring import PercentResult, Responses, RubricResult, ScoreReport, StageResult
 
 
 def draft_action_plan(
@@ -117,36 +116,21 @@ def _stage(labels: Labels, node: str, stage: int) -> Stage | None:
 def _from_recommendations(
     scores: ScoreReport, labels: Labels, index: AnswerIndex
 ) -> list[ActionItem]:
-    t = labels.t
     drafts = []
-    recommendation_items = [
-        (questionnaire.id, item) for questionnaire in labels.instrument.questionnaires
-        for item in questionnaire.items if item.role == "recommendation"
-    ]
     for result in scores.results:
-        for questionnaire, item in recommendation_items:
-            chosen = index.answers(questionnaire, item.id, result.node)
-            if not chosen or chosen[0].value is None:
-                continue
-
-            def companion(suffix: str, questionnaire: str = questionnaire,
-                          item_id: str = item.id, node: str = result.node) -> str:
-                found = index.answers(questionnaire, f"{item_id}.{suffix}", node)
-                return as_text(found[0].value) if found else ""
-
-            code = chosen[0].value
-            words = labels.option_label(item, int(code) if isinstance(code, float) else code)
-            rating = result.rating if isinstance(result, RubricResult) else None
-            drafts.append(ActionItem(
-                node=result.node,
-                action=t("action.recommendation", recommendation=words,
-                         text=companion("text") or labels.title(result.node)),
-                basis=_rubric_basis(result, labels) if isinstance(result, RubricResult)
-                else words,
-                rating=rating,
-                responsible=companion("owner"),
-                due_quarter=quarter(companion("timeline")),
-            ))
+        made = recommendation(index, labels, result.node, result.level)
+        if made is None:
+            continue
+        rubric = result if isinstance(result, RubricResult) else None
+        drafts.append(ActionItem(
+            node=result.node,
+            action=labels.t("action.recommendation", recommendation=made.words,
+                            text=made.text or labels.title(result.node)),
+            basis=_rubric_basis(rubric, labels) if rubric else made.words,
+            rating=rubric.rating if rubric else None,
+            responsible=made.owner,
+            due_quarter=quarter(made.timeline),
+        ))
     return drafts
 
 

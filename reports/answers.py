@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from instruments.schema import Instrument, Item
+from reports.labels import Labels
 from scoring import Answer, Responses
 
 
@@ -24,6 +25,18 @@ class Quote:
     item: str
     node: str | None
     text: str
+
+
+def as_code(value: object) -> int | str | None:
+    """An answer code as the instrument writes it: ``"4"`` and ``4.0`` read ``4``."""
+    text = as_text(value)
+    if not text:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() else text
 
 
 def as_text(value: object) -> str:
@@ -65,11 +78,13 @@ class AnswerIndex:
         return [answer for answer in found if self.node_of(answer) == node]
 
     def quotes(self, roles: tuple[str, ...], node: str | None = None,
-               questionnaire_roles: tuple[str, ...] = ()) -> list[Quote]:
+               questionnaire_roles: tuple[str, ...] = (), *,
+               any_node: bool = False) -> list[Quote]:
         """Text answers of items with one of ``roles``, about ``node`` (or about no node).
 
         ``questionnaire_roles`` limits them to questionnaires answered by those
-        roles (the validator's comments apart from the focal point's).
+        roles (the validator's comments apart from the focal point's);
+        ``any_node`` gives them all, whatever node they are about.
         """
         found: list[Quote] = []
         for (questionnaire, item_id), answers in self._by_item.items():
@@ -80,8 +95,9 @@ class AnswerIndex:
                 continue
             for answer in answers:
                 text = as_text(answer.value)
-                if text and self.node_of(answer) == node:
-                    found.append(Quote(questionnaire, answer.respondent, item_id, node, text))
+                about = self.node_of(answer)
+                if text and (any_node or about == node):
+                    found.append(Quote(questionnaire, answer.respondent, item_id, about, text))
         return found
 
     def comments_column(self) -> list[Quote]:
@@ -94,3 +110,40 @@ class AnswerIndex:
             and answer.criterion is None  # rubric comments are justifications, shown as such
         ]
 
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A recommendation made for a node (CPAS: continue, end, adapt or expand an output).
+
+    The item with role ``recommendation`` holds the choice; its companions
+    ``<item>.text``, ``<item>.owner`` and ``<item>.timeline`` the words, who
+    carries it out and by when (instruments/library/cpas-red.yaml).
+    """
+
+    words: str
+    text: str
+    owner: str
+    timeline: str
+
+
+def recommendation(index: AnswerIndex, labels: Labels, node: str,
+                   level: str) -> Recommendation | None:
+    """The recommendation made for ``node``, if any."""
+    for questionnaire in labels.instrument.questionnaires:
+        for item in questionnaire.items:
+            if item.role != "recommendation" or item.per_level != level:
+                continue
+            chosen = index.answers(questionnaire.id, item.id, node)
+            if not chosen or chosen[0].value is None:
+                continue
+            words = labels.option_label(item, as_code(chosen[0].value))
+
+            def companion(suffix: str, questionnaire: str = questionnaire.id,
+                          item_id: str = item.id) -> str:
+                found = index.answers(questionnaire, f"{item_id}.{suffix}", node)
+                return as_text(found[0].value) if found else ""
+
+            return Recommendation(words, companion("text"), companion("owner"),
+                                  companion("timeline"))
+    return None

@@ -35,6 +35,7 @@ class Cell:
     text: str
     rating: Rating | None = None
     style: str = ""
+    span: int = 1
 
 
 @dataclass(frozen=True)

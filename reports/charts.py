@@ -67,9 +67,9 @@ def _figure(height: float) -> Iterator[tuple[Figure, Axes]]:
 
 
 def _svg(figure: Figure) -> str:
+    """The figure as SVG text; called inside ``_figure``, whose style sets the hash salt."""
     buffer = io.StringIO()
-    with matplotlib.rc_context(_STYLE):
-        figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
     return buffer.getvalue()
 
 
@@ -151,53 +151,36 @@ def stage_profile(
         return _svg(figure)
 
 
-def stacked_counts(
-    labels: Sequence[str], counts: Sequence[Sequence[int]], *, segment_names: Sequence[str],
-    axis: str,
+def stacked_bars(
+    labels: Sequence[str], parts: Sequence[Sequence[int]], *, part_names: Sequence[str],
+    axis: str, totals: Sequence[str] = (), limit: float | None = None,
 ) -> str:
-    """Per row, how many components sit at each stage: one segment per stage, count written."""
+    """Per row, parts stacked end to end with each part's value written inside.
+
+    Stages: how many components sit at each stage. Rubrics: each criterion's
+    level stacked into the total, which ``totals`` writes after the bar.
+    """
+    last = len(STAGE_COLOURS) - 1
+    shades = [round(position * last / max(len(part_names) - 1, 1))
+              for position in range(len(part_names))]
     with _figure(_height(len(labels) * 1.3) + 0.3) as (figure, axes):
         rows = list(range(len(labels)))[::-1]
         starts = [0] * len(labels)
-        for stage, name in enumerate(segment_names):
-            widths = [row_counts[stage] for row_counts in counts]
-            colour = STAGE_COLOURS[stage % len(STAGE_COLOURS)]
-            axes.barh(rows, widths, left=starts, color=colour, edgecolor=INK, linewidth=0.3,
-                      height=0.6, label=name)
+        for position, (name, shade) in enumerate(zip(part_names, shades, strict=True)):
+            widths = [row_parts[position] for row_parts in parts]
+            axes.barh(rows, widths, left=starts, color=STAGE_COLOURS[shade], edgecolor=INK,
+                      linewidth=0.3, height=0.6, label=name)
             for row, start, width in zip(rows, starts, widths, strict=True):
                 if width:
                     axes.text(start + width / 2, row, str(width), ha="center", va="center",
-                              color=STAGE_TEXT[stage % len(STAGE_TEXT)])
+                              color=STAGE_TEXT[shade])
             starts = [start + width for start, width in zip(starts, widths, strict=True)]
+        top = limit if limit is not None else max(max(starts, default=1), 1)
+        for row, start, text in zip(rows, starts, totals, strict=False):
+            axes.text(start + top * 0.01, row, text, va="center", color=INK)
         axes.set_yticks(rows, list(labels))
-        axes.set_xlim(0, max(max(starts, default=1), 1))
-        axes.set_xlabel(axis)
-        axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=len(segment_names))
-        _frame(axes)
-        return _svg(figure)
-
-
-def stacked_scores(
-    labels: Sequence[str], parts: Sequence[Sequence[int]], *, part_names: Sequence[str],
-    totals: Sequence[str], limit: float, axis: str,
-) -> str:
-    """Rubric criteria stacked into each node's total, the total and its band written after."""
-    with _figure(_height(len(labels)) + 0.3) as (figure, axes):
-        rows = list(range(len(labels)))[::-1]
-        starts = [0] * len(labels)
-        for position, name in enumerate(part_names):
-            widths = [row_parts[position] for row_parts in parts]
-            colour = STAGE_COLOURS[(position * 2 + 1) % len(STAGE_COLOURS)]
-            axes.barh(rows, widths, left=starts, color=colour, edgecolor=INK, linewidth=0.3,
-                      height=0.6, label=name)
-            for row, start, width in zip(rows, starts, widths, strict=True):
-                axes.text(start + width / 2, row, str(width), ha="center", va="center",
-                          color=STAGE_TEXT[(position * 2 + 1) % len(STAGE_TEXT)])
-            starts = [start + width for start, width in zip(starts, widths, strict=True)]
-        for row, start, text in zip(rows, starts, totals, strict=True):
-            axes.text(start + limit * 0.01, row, text, va="center", color=INK)
-        axes.set_yticks(rows, list(labels))
-        axes.set_xlim(0, limit * 1.35)
+        axes.set_xlim(0, top * (1.35 if totals else 1.0))
+        axes.set_xticks([tick for tick in axes.get_xticks() if 0 <= tick <= top])
         axes.set_xlabel(axis)
         axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=len(part_names))
         _frame(axes)

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 LANGUAGES = ("en", "fr")
 FALLBACK_MARK = " [en]"
 
-# key -> (English, French). Placeholders use str.format names.
-_CATALOGUE: dict[str, tuple[str, str]] = {
+#: key -> (English, French). Placeholders use str.format names.
+CATALOGUE: dict[str, tuple[str, str]] = {
     # cover and page furniture
     "status.preliminary": ("Preliminary report", "Rapport préliminaire"),
     "status.final": ("Final report", "Rapport final"),
@@ -82,10 +82,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "présentés côte à côte.",
     ),
     "method.stage_distribution": (
-        "A {level} is shown as the configuration of the stages of its components: lowest, "
+        "{Levels} are shown as the configuration of the stages of their components: lowest, "
         "median and highest stage, the most frequent stage and the count at each stage. The "
         "stages form an ordinal scale, so no average stage is computed.",
-        "Un(e) {level} est présenté(e) comme la configuration des stades de ses "
+        "Les {levels} sont présentés comme la configuration des stades de leurs "
         "composantes : stade le plus bas, médian et le plus haut, stade le plus fréquent et "
         "nombre de composantes à chaque stade. Les stades forment une échelle ordinale : "
         "aucun stade moyen n'est calculé.",
@@ -97,11 +97,12 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "le total va de {scale_min} à {scale_max}.",
     ),
     "method.list_children": (
-        "A {level} receives no score of its own: it lists the results of the nodes under it "
-        "beside the written judgement of progress.",
-        "Un(e) {level} ne reçoit pas de note propre : il ou elle présente les résultats des "
+        "{Levels} receive no score of their own: each lists the results of the nodes under "
+        "it beside the written judgement of progress.",
+        "Les {levels} ne reçoivent pas de note propre : chacun présente les résultats des "
         "nœuds qui en relèvent, à côté du jugement écrit sur les progrès accomplis.",
     ),
+    "and": (" and ", " et "),
     "method.all_questionnaires": ("all questionnaires, pooled", "tous les questionnaires, "
                                   "regroupés"),
     # common table words
@@ -173,8 +174,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "gap.gap": ("Gap", "Écart"),
     "blocks.heading": ("Performance by {level} and review", "Performance par {level} et "
                        "analyse"),
-    "blocks.indicators": ("Scores of the {level}s", "Notes des {level}s"),
-    "blocks.characteristics": ("Indicative characteristics", "Caractéristiques indicatives"),
+        "blocks.characteristics": ("Indicative characteristics", "Caractéristiques indicatives"),
     "blocks.constraints": (
         "Constraints, unexpected circumstances and success factors",
         "Contraintes, circonstances imprévues et facteurs de succès",
@@ -186,11 +186,17 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "comments.general": ("General comments", "Commentaires généraux"),
     "distributions.heading": ("Answer distributions", "Répartition des réponses"),
     "distributions.intro": (
-        "How many respondents gave each answer to each scored question, including answers "
-        "left out of the scores.",
-        "Nombre de répondants ayant donné chaque réponse à chaque question notée, y compris "
-        "les réponses écartées des notes.",
+        "How many respondents gave each answer to each scored question. Answers that count "
+        "are shown by their code, which is also their score; the questionnaire words each "
+        "one. Answers left out of the scores have a column each.",
+        "Nombre de répondants ayant donné chaque réponse à chaque question notée. Les "
+        "réponses prises en compte figurent sous leur code, qui est aussi leur note ; le "
+        "questionnaire donne le libellé de chacune. Les réponses écartées des notes ont "
+        "chacune leur colonne.",
     ),
+    "excluded.dont_know": ("Don't know", "Ne sait pas"),
+    "excluded.does_not_exist": ("Does not exist", "N'existe pas"),
+    "excluded.not_applicable": ("Not applicable", "Sans objet"),
     # stages
     "stages.profile": ("Stage profile", "Profil des stades"),
     "stages.profile.intro": (
@@ -205,8 +211,8 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "stages.not_assessed": ("not assessed", "non évalué"),
     "stages.configuration": ("Configuration", "Configuration"),
     "stages.configuration.intro": (
-        "The pattern of stages across all {count} {level}s, and for each {parent}.",
-        "La répartition des stades entre les {count} {level}s, et pour chaque {parent}.",
+        "The pattern of stages across all {count} {levels}, and for each {parent}.",
+        "La répartition des stades entre les {count} {levels}, et pour chaque {parent}.",
     ),
     "stages.assessed": ("Assessed", "Évalués"),
     "stages.lowest": ("Lowest", "Plus bas"),
@@ -218,8 +224,8 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "stages.chart.profile": ("Stages, self-assessed and validated", "Stades auto-évalués et "
                              "validés"),
     "stages.chart.pillars": ("Validated stages by {parent}", "Stades validés par {parent}"),
-    "stages.count_axis": ("Number of {level}s", "Nombre de {level}s"),
-    "stages.details": ("{level} by {level}", "{level} par {level}"),
+    "stages.count_axis": ("Number of {levels}", "Nombre de {levels}"),
+    "stages.details": ("{Level} by {level}", "{Level} par {level}"),
     "stages.reached": ("Stage reached", "Stade atteint"),
     "stages.next": ("Next stage", "Stade suivant"),
     "stages.top": ("Highest stage reached: no further stage.", "Stade le plus élevé atteint : "
@@ -305,6 +311,11 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "levels.impact": ("intended impacts", "impacts escomptés"),
     "levels.outcome": ("intended outcomes", "effets escomptés"),
     "levels.output": ("outputs", "produits"),
+    # kinds of written answers (Comments sheet)
+    "kind.comment": ("comment", "commentaire"),
+    "kind.rationale": ("rationale", "justification"),
+    "kind.open_answer": ("open answer", "réponse ouverte"),
+    "kind.note": ("note beside an answer", "note accompagnant une réponse"),
     # spreadsheet and CSV headers
     "sheet.answers": ("Answers", "Réponses"),
     "sheet.scores": ("Scores", "Notes"),
@@ -346,13 +357,13 @@ class Translator:
         self._column = LANGUAGES.index(language)
 
     def __call__(self, key: str, **values: object) -> str:
-        phrase = _CATALOGUE[key][self._column]
+        phrase = CATALOGUE[key][self._column]
         return phrase.format(**values) if values else phrase
 
     def level(self, level: str, plural: bool = False) -> str:
         """A node level as a word (``sub_function`` -> "sub-function", "sous-fonctions")."""
         key = f"{'levels' if plural else 'level'}.{level}"
-        if key in _CATALOGUE:
+        if key in CATALOGUE:
             return self(key)
         word = level.replace("_", " ")
         return word + "s" if plural else word
@@ -385,8 +396,3 @@ class Translator:
     def date(self, day: dt.date) -> str:
         """``22 November 2026`` / ``22 novembre 2026``."""
         return f"{day.day} {_MONTHS[self.language][day.month - 1]} {day.year}"
-
-
-def catalogue_keys() -> frozenset[str]:
-    """Every phrase key (the tests check both languages have every phrase)."""
-    return frozenset(_CATALOGUE)

@@ -19,9 +19,8 @@ from instruments.schema import (
     Questionnaire,
     ScoringRule,
 )
-from scoring import INSUFFICIENT_DATA, FrameworkNode
-
 from reports.i18n import Translator
+from scoring import INSUFFICIENT_DATA, FrameworkNode
 
 #: Colours of a rating that has no band (insufficient data): a neutral grey, dark text.
 NEUTRAL = ("#e6e6e6", "#000000")
@@ -106,6 +105,14 @@ class Labels:
         """A questionnaire named by its respondents' role: "Coordinator", "Partners"."""
         found = self.questionnaires.get(questionnaire)
         return self.t(f"role.{found.role}") if found else questionnaire
+
+    def criterion(self, criterion: str) -> str:
+        """A rubric criterion's label (``relevance`` -> "Relevance")."""
+        for item in self.items.values():
+            for entry in item.criteria:
+                if entry.id == criterion:
+                    return self.t.local(entry.label)
+        return criterion
 
     def item(self, questionnaire: str, item: str) -> Item | None:
         return self.items.get((questionnaire, item))

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from instruments.loader import LoadedInstrument
-from scoring import Responses, ScoreReport
-
 from reports.i18n import LANGUAGES
+from scoring import Responses, ScoreReport
 
 
 @dataclass(frozen=True)

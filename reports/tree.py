@@ -4,7 +4,8 @@ CCPM reports one block per sub-function with its indicators' scores, except
 for functions 5-7, which have a single sub-function and are scored at
 function level (reference/instruments.md sections 1.5 and 1.6). Both are the
 nodes just above the leaves, which is how blocks are found here: by shape, not
-by framework.
+by framework. A leaf that hangs under no block (a function scored directly by
+its questions, with no indicators) is a block of its own.
 """
 
 from __future__ import annotations
@@ -23,10 +24,16 @@ def children(scores: ScoreReport) -> dict[str | None, list[NodeResult]]:
 
 
 def blocks(scores: ScoreReport) -> list[PercentResult]:
-    """Percent-scored nodes whose scored children are all leaves (CCPM sub-functions, 5-7)."""
+    """Percent-scored nodes whose children are all leaves, and leaves under no such node."""
     below = children(scores)
+
+    def above_leaves(node: str | None) -> bool:
+        return bool(below.get(node)) and all(not below.get(child.node)
+                                             for child in below[node])
+
     return [
         result for result in scores.results
-        if isinstance(result, PercentResult) and below.get(result.node)
-        and all(not below.get(child.node) for child in below[result.node])
+        if isinstance(result, PercentResult)
+        and (above_leaves(result.node)
+             or (not below.get(result.node) and not above_leaves(result.parent)))
     ]

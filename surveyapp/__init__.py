@@ -59,5 +59,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
+    from surveyapp import cycles, respond
+
+    app.register_blueprint(cycles.bp)
+    app.register_blueprint(respond.bp)
+    from surveyapp import admin, notifications, results, review
+
+    for blueprint in (review.bp, notifications.bp, admin.bp, results.bp):
+        app.register_blueprint(blueprint)
+    from surveyapp import evidence, invitations
+
+    app.register_blueprint(evidence.bp)
+    app.register_blueprint(invitations.bp)
     register_commands(app.cli)
     return app

@@ -12,7 +12,16 @@ from surveyapp import create_app
 from surveyapp.config import ConfigurationError
 
 #: Modules of surveyapp/commands whose ``command`` is registered; add a module by name.
-COMMAND_MODULES = ("database", "users", "demo", "serve", "instruments", "scoring", "audit")
+COMMAND_MODULES = (
+    "database",
+    "users",
+    "demo",
+    "serve",
+    "instruments",
+    "scoring",
+    "reports",
+    "audit",
+)
 
 
 def register_commands(group: click.Group) -> None:

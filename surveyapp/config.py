@@ -39,6 +39,19 @@ class DefaultConfig:
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
     #: Where evidence files go; defaults to ``<instance>/uploads``, never under static/.
     UPLOAD_DIR: str | None = None
+    #: The largest evidence file accepted, in bytes (below MAX_CONTENT_LENGTH).
+    EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
+    #: Outgoing e-mail (surveyapp/mail.py): none is sent while MAIL_SERVER is unset.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    #: "starttls" upgrades a plain connection, "ssl" connects over TLS (port 465), "" neither.
+    MAIL_SECURITY = ""
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_SENDER = "surveyapp@localhost"
+    MAIL_TIMEOUT = 10
+    #: The site's address as users reach it, for links in e-mails sent outside a request.
+    PUBLIC_URL: str | None = None
 
 
 def database_uri(database_url: str | None, instance_path: str) -> str:

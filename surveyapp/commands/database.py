@@ -8,6 +8,8 @@ from flask_migrate import upgrade
 from sqlalchemy.exc import SQLAlchemyError
 
 from surveyapp.extensions import db
+from surveyapp.services import ServiceError
+from surveyapp.services.instrument_versions import ensure_bundled_versions
 
 
 @click.command("init")
@@ -23,4 +25,10 @@ def command() -> None:
             "Check SURVEYAPP_DATABASE_URL and that the server is running. A database whose "
             "tables were made without migrations must be emptied first."
         ) from error
+    try:
+        versions = ensure_bundled_versions()
+    except ServiceError as refused:
+        raise click.ClickException(str(refused)) from refused
+    db.session.commit()
     click.echo(f"Database ready: {where}")
+    click.echo(f"Bundled instruments registered: {len(versions)}")

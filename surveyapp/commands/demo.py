@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from surveyapp.extensions import db
-from surveyapp.services.demo import seed_demo
+from surveyapp.services.demo import seed_demo, seed_demo_cycles
 
 
 @click.command("demo")
@@ -14,6 +14,7 @@ from surveyapp.services.demo import seed_demo
 def command() -> None:
     """Create the demo units and accounts (safe to repeat) and print their logins."""
     logins = seed_demo()
+    cycles = seed_demo_cycles()
     db.session.commit()
     rows = [("email", "password", "role", "unit")] + [
         (login.email, login.password, login.role.value, login.unit_code) for login in logins
@@ -23,3 +24,9 @@ def command() -> None:
     for row in rows:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         click.echo(("  " + "  ".join(cells)).rstrip())
+    for cycle in cycles.created:
+        click.echo(f"Demo cycle opened: {cycle.title} (/cycles/{cycle.id})")
+    if cycles.invitation_paths:
+        click.echo("Partner invitation links of the CCPM demo cycle (shown only now):")
+        for path in cycles.invitation_paths:
+            click.echo(f"  {path}")

@@ -98,12 +98,26 @@ def cycle_access(user: User, cycle: Cycle) -> CycleAccess:
 
 
 def may_edit_response(user: User, response: Response, access: CycleAccess) -> bool:
-    """Only the respondent, while the cycle is open and the response is not locked."""
-    return (
-        access.may_answer
-        and response.respondent_id == user.id
-        and response.state in EDITABLE_RESPONSE_STATES
-    )
+    """Only the respondent: a draft while the cycle is open, a returned response during review.
+
+    In a returned response only the returned items may change (``reviews.returned_items``).
+    """
+    if not access.is_focal_point or response.respondent_id != user.id:
+        return False
+    if response.state is ResponseState.returned:
+        return access.cycle.state in REVIEW_STATES
+    return access.may_answer and response.state in EDITABLE_RESPONSE_STATES
+
+
+def may_follow_review(user: User, response: Response, access: CycleAccess) -> bool:
+    """An item's review and thread: the cycle's validators, its managers, the respondent."""
+    return access.is_validator or access.may_manage or response.respondent_id == user.id
+
+
+def may_write_in_thread(user: User, response: Response, access: CycleAccess) -> bool:
+    """Validators and the respondent talk about an item while the cycle is under review."""
+    return (access.is_validator or response.respondent_id == user.id) and (
+        access.cycle.state in REVIEW_STATES)
 
 
 def require(allowed: bool, message: str, *, status: int = 403) -> None:

@@ -1,10 +1,25 @@
-"""Demonstration units and accounts, one for each role, safe to create again and again."""
+"""Demonstration units, accounts (one for each role) and cycles, safe to create again and again."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
-from surveyapp.models import Role, Unit, UnitKind
+from sqlalchemy import select
+
+from surveyapp.extensions import db
+from surveyapp.models import Cycle, CycleState, ParticipantRole, Role, Unit, UnitKind
+from surveyapp.services.audit import Actor
+from surveyapp.services.cycles import (
+    CycleDraft,
+    NodeDraft,
+    add_framework_node,
+    add_participant,
+    change_state,
+    create_cycle,
+)
+from surveyapp.services.instrument_versions import ensure_bundled_versions
+from surveyapp.services.invitations import create_invitations
 from surveyapp.services.units import create_unit, find_unit_by_code, grant_role
 from surveyapp.services.users import create_user, find_user_by_email, set_password
 
@@ -44,6 +59,11 @@ DEMO_USERS: tuple[tuple[str, str, tuple[tuple[Role, str], ...]], ...] = (
         ((Role.focal_point, "CAR-HEALTH"),),
     ),
     ("focal.undp@example.org", "Demo UNDP RBM focal point", ((Role.focal_point, "UNDP"),)),
+    (
+        "cpas.wg@example.org",
+        "Demo MINUSCA CPAS working group member",
+        ((Role.focal_point, "MINUSCA"),),
+    ),
     ("validator@example.org", "Demo validator", ((Role.validator, "UN"),)),
     ("viewer@example.org", "Demo viewer", ((Role.viewer, "CAR"), (Role.viewer, "MINUSCA"))),
 )
@@ -80,3 +100,76 @@ def seed_demo() -> list[DemoLogin]:
             grant_role(user, units[unit_code], role)
             logins.append(DemoLogin(email, DEMO_PASSWORD, role, unit_code))
     return logins
+
+
+#: Demo cycles: (unit, instrument key, title, coordinator, focal points, validators).
+DEMO_CYCLES: tuple[tuple[str, str, str, str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("CAR-HEALTH", "ccpm", "Health cluster coordination performance (demo)",
+     "coordinator@example.org", ("focal.health@example.org",), ()),
+    ("UNDP", "jiu-rbm", "UNDP results-based management self-assessment (demo)",
+     "admin@example.org", ("focal.undp@example.org",), ("validator@example.org",)),
+    ("MINUSCA", "cpas-red", "MINUSCA RED analysis of the results framework (demo)",
+     "planning@example.org", ("cpas.wg@example.org",), ()),
+)
+#: The small CPAS results framework of the demo mission: (level, code, title, parent, section).
+DEMO_FRAMEWORK: tuple[tuple[str, str, str, str | None, str | None], ...] = (
+    ("impact", "I1", "Civilians in the west of the country live in greater safety", None, None),
+    ("outcome", "O1.1", "Local authorities settle land disputes peacefully", "I1", None),
+    ("output", "OP1.1.1", "Mediation training for prefecture officials", "O1.1", "Civil Affairs"),
+    ("output", "OP1.1.2", "Community dialogue forums in three prefectures", "O1.1",
+     "Civil Affairs"),
+)
+DEMO_PARTNER_LINKS = 3
+
+
+@dataclass(frozen=True)
+class DemoCycles:
+    """Demo cycles created by this run, and the partner links made for them (paths)."""
+
+    created: list[Cycle]
+    invitation_paths: list[str]
+
+
+def seed_demo_cycles(today: date | None = None) -> DemoCycles:
+    """Register the bundled instruments and open one demo cycle per framework, once.
+
+    Run after :func:`seed_demo`. A cycle that exists already (same unit and title) is left
+    alone; partner links are made only with a new CCPM cycle, since a link's token can be
+    shown only when it is made.
+    """
+    today = today or date.today()
+    versions = {version.key: version for version in ensure_bundled_versions()}
+    created: list[Cycle] = []
+    paths: list[str] = []
+    for unit_code, key, title, coordinator, focal_points, validators in DEMO_CYCLES:
+        unit = find_unit_by_code(unit_code)
+        owner = find_user_by_email(coordinator)
+        assert unit is not None and owner is not None, "run seed_demo first"
+        if db.session.scalar(select(Cycle.id).where(Cycle.unit_id == unit.id,
+                                                    Cycle.title == title)):
+            continue
+        actor = Actor.of(owner)
+        cycle = create_cycle(CycleDraft(
+            unit=unit, version=versions[key], title=title,
+            period_start=date(today.year - 1, 1, 1), period_end=date(today.year - 1, 12, 31),
+            due_on=today + timedelta(days=30), review_due_on=today + timedelta(days=60),
+            anonymous=key == "ccpm",
+        ), actor)
+        for role, emails in ((ParticipantRole.focal_point, focal_points),
+                             (ParticipantRole.validator, validators)):
+            for email in emails:
+                person = find_user_by_email(email)
+                assert person is not None
+                add_participant(cycle, person, role, actor)
+        if key == "cpas-red":
+            for level, code, node_title, parent, section in DEMO_FRAMEWORK:
+                add_framework_node(cycle, NodeDraft(level, code, node_title, parent, section),
+                                   actor)
+        change_state(cycle, CycleState.open, actor)
+        if key == "ccpm":
+            links = create_invitations(cycle, "partner", count=DEMO_PARTNER_LINKS,
+                                       language="en", expires_on=cycle.due_on or today,
+                                       actor=actor)
+            paths.extend(f"/i/{token}/" for _invitation, token in links)
+        created.append(cycle)
+    return DemoCycles(created, paths)

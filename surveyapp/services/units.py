@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from surveyapp.extensions import db
 from surveyapp.models import Membership, Role, Unit, UnitKind, User
 from surveyapp.services import ServiceError
+from surveyapp.services.audit import SYSTEM, Actor, record
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,8 @@ def create_unit(code: str, name: str, kind: UnitKind, parent: Unit | None = None
     return unit
 
 
-def grant_role(user: User, unit: Unit, role: Role) -> Membership:
-    """Give ``user`` the ``role`` on ``unit``; granting a role already held changes nothing."""
+def grant_role(user: User, unit: Unit, role: Role, *, actor: Actor = SYSTEM) -> Membership:
+    """Give ``user`` the ``role`` on ``unit`` (audited); a role already held changes nothing."""
     membership = db.session.scalar(
         select(Membership).where(
             Membership.user_id == user.id, Membership.unit_id == unit.id, Membership.role == role
@@ -63,6 +64,9 @@ def grant_role(user: User, unit: Unit, role: Role) -> Membership:
         membership = Membership(user=user, unit=unit, role=role)
         db.session.add(membership)
         db.session.flush()
+        record(actor, "membership.granted", "membership", membership.id,
+               after={"user": user.email, "unit": unit.code, "role": role.value},
+               unit_id=unit.id)
     return membership
 
 

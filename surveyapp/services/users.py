@@ -12,6 +12,7 @@ from surveyapp.extensions import db
 from surveyapp.models import User
 from surveyapp.models.users import LANGUAGES
 from surveyapp.services import ServiceError
+from surveyapp.services.audit import SYSTEM, Actor, record
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -35,9 +36,14 @@ def check_new_password(password: str) -> None:
 
 
 def create_user(
-    email: str, display_name: str, password: str, *, preferred_language: str = "en"
+    email: str,
+    display_name: str,
+    password: str,
+    *,
+    preferred_language: str = "en",
+    actor: Actor = SYSTEM,
 ) -> User:
-    """Create an active user with a scrypt-hashed password.
+    """Create an active user with a scrypt-hashed password (audited, without the password).
 
     :raises ServiceError: for an unusable email, name or password, or a taken email.
     """
@@ -60,6 +66,10 @@ def create_user(
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
+    record(actor, "user.created", "user", user.id, after={
+        "email": user.email, "display_name": user.display_name,
+        "preferred_language": user.preferred_language, "active": user.active,
+    })
     return user
 
 
@@ -90,14 +100,15 @@ def revoke_sessions(user: User) -> None:
     db.session.flush()
 
 
-def set_password(user: User, password: str) -> None:
-    """Replace the password and end every open session.
+def set_password(user: User, password: str, *, actor: Actor = SYSTEM) -> None:
+    """Replace the password and end every open session (audited, without the password).
 
     :raises ServiceError: if the password is too short.
     """
     check_new_password(password)
     user.set_password(password)
     revoke_sessions(user)
+    record(actor, "user.password_changed", "user", user.id, after={"email": user.email})
 
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
@@ -107,4 +118,4 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     """
     if not user.check_password(current_password):
         raise ServiceError("Your current password is not correct.")
-    set_password(user, new_password)
+    set_password(user, new_password, actor=Actor.of(user))

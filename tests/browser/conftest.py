@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
@@ -34,14 +35,23 @@ PHONE_VIEWPORT = {"width": 375, "height": 812}
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Serve the app with the demo data on 127.0.0.1; return its base URL."""
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """The app ``live_server`` serves, with the demo data; tests may prepare data through it."""
     instance = tmp_path_factory.mktemp("live-instance")
     app = create_app({"TESTING": True, "SECRET_KEY": "browser-tests", "INSTANCE_PATH": instance})
     runner = app.test_cli_runner()
     for command in ("init", "demo"):
         result = runner.invoke(args=[command])
         assert result.exit_code == 0, result.output
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app: Flask) -> Iterator[str]:
+    """Serve the app with the demo data on 127.0.0.1; return its base URL."""
+    app = live_app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -50,8 +60,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,316 @@
+"""What an uploaded file really is, read from its bytes, and whether evidence may be one.
+
+The name a browser sends proves nothing: an HTML page renamed ``report.pdf`` is still a
+page that could run scripts. So the type is read from the content (signatures, the parts
+list of Office files, UTF-8 for text), and the file is accepted only when the content is
+a kind we take AND agrees with the extension of its name. Executables, scripts, markup
+(HTML, SVG, XML), plain ZIP archives, macro-enabled Office files and archives that would
+expand to absurd sizes are refused, each with a message that says what to do instead.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from surveyapp.storage import CHUNK_SIZE, UploadRefused, readable_size
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """A kind of document we accept: its media type and how to name it to people."""
+
+    key: str
+    media_type: str
+    description: str
+
+
+PDF = FileKind("pdf", "application/pdf", "a PDF document")
+DOCX = FileKind(
+    "docx",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "a Word document",
+)
+XLSX = FileKind(
+    "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "an Excel workbook",
+)
+PPTX = FileKind(
+    "pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "a PowerPoint presentation",
+)
+DOC = FileKind("doc", "application/msword", "a Word 97-2003 document")
+XLS = FileKind("xls", "application/vnd.ms-excel", "an Excel 97-2003 workbook")
+PPT = FileKind("ppt", "application/vnd.ms-powerpoint", "a PowerPoint 97-2003 presentation")
+PNG = FileKind("png", "image/png", "a PNG image")
+JPEG = FileKind("jpeg", "image/jpeg", "a JPEG image")
+GIF = FileKind("gif", "image/gif", "a GIF image")
+WEBP = FileKind("webp", "image/webp", "a WebP image")
+CSV = FileKind("csv", "text/csv", "a CSV table")
+TEXT = FileKind("txt", "text/plain", "a plain text file")
+
+#: The extensions evidence may have, and the kind of content each must hold.
+KIND_BY_EXTENSION: dict[str, FileKind] = {
+    "pdf": PDF,
+    "docx": DOCX,
+    "xlsx": XLSX,
+    "pptx": PPTX,
+    "doc": DOC,
+    "xls": XLS,
+    "ppt": PPT,
+    "png": PNG,
+    "jpg": JPEG,
+    "jpeg": JPEG,
+    "gif": GIF,
+    "webp": WEBP,
+    "csv": CSV,
+    "txt": TEXT,
+}
+ACCEPTED_TYPES_TEXT = (
+    "PDF, Word, Excel or PowerPoint (.docx, .xlsx, .pptx, or the older .doc, .xls, .ppt), "
+    "PNG, JPEG, GIF or WebP images, CSV or plain text"
+)
+#: Kinds a browser may show inline (validators' preview): documents and raster images only.
+PREVIEWABLE_MEDIA_TYPES = frozenset(
+    kind.media_type for kind in (PDF, PNG, JPEG, GIF, WEBP)
+)
+
+#: An Office file may not expand beyond this, however small it is compressed.
+OFFICE_MAX_UNCOMPRESSED = 200 * 1024 * 1024
+#: A part compressed more than this many times over is a decompression bomb, not a document.
+OFFICE_MAX_RATIO = 200
+#: The ratio is only judged on parts bigger than this (tiny parts compress oddly).
+OFFICE_RATIO_MIN_PART = 1024 * 1024
+OFFICE_MAX_PARTS = 10_000
+#: Content types of the main part of each Office Open XML document we accept.
+OOXML_MAIN_PARTS = {
+    b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml": DOCX,
+    b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": XLSX,
+    b"application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml": PPTX,
+}
+#: Macro-enabled main parts (docm, xlsm, pptm): documents that carry programs.
+OOXML_MACRO_MARKER = b"macroEnabled"
+CONTENT_TYPES_PART = "[Content_Types].xml"
+CONTENT_TYPES_MAX_BYTES = 1024 * 1024
+
+#: Compound File Binary (legacy Office) signature, and the stream names that tell them apart.
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+OLE_STREAMS: tuple[tuple[str, FileKind], ...] = (
+    ("WordDocument", DOC),
+    ("Workbook", XLS),
+    ("Book", XLS),
+    ("PowerPoint Document", PPT),
+)
+OLE_MACRO_STREAMS = ("_VBA_PROJECT", "VBA")
+
+#: Programs of every common platform, and scripts: "#!" starts a Unix script.
+EXECUTABLE_SIGNATURES = (
+    b"\x7fELF",  # Linux and most Unix
+    b"MZ",  # Windows .exe, .dll
+    b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",  # macOS
+    b"\xca\xfe\xba\xbe",  # macOS universal binaries and Java classes
+    b"#!",
+)
+#: Markup that a browser would render and run scripts in, looked for near the start.
+MARKUP = re.compile(
+    rb"<\s*(?:!doctype|html|head|body|script|svg|iframe|object|embed|\?xml)\b", re.IGNORECASE
+)
+MARKUP_WINDOW = 4096
+HEAD_BYTES = 8192
+
+
+def extension_of(filename: str) -> str:
+    """The lower-cased extension without its dot, or ``""``."""
+    stem, dot, extension = filename.rpartition(".")
+    return extension.lower() if dot and stem else ""
+
+
+def kind_for_name(filename: str) -> FileKind:
+    """The kind of content a file of this name must hold.
+
+    :raises UploadRefused: the extension is missing or not one we accept.
+    """
+    extension = extension_of(filename)
+    kind = KIND_BY_EXTENSION.get(extension)
+    if kind is None:
+        shown = f"Files ending .{extension} are" if extension else "Files without an extension are"
+        raise UploadRefused(f"{shown} not accepted as evidence. Accepted: {ACCEPTED_TYPES_TEXT}.")
+    return kind
+
+
+def check_content(path: Path, filename: str) -> FileKind:
+    """Read what the file at ``path`` is and check it is what ``filename`` says it is.
+
+    :raises UploadRefused: with a message naming the problem.
+    """
+    expected = kind_for_name(filename)
+    found = detect(path)
+    if found is TEXT and expected in (TEXT, CSV):
+        return expected  # a CSV table is text: its bytes cannot tell the two apart
+    if found is not expected:
+        raise UploadRefused(
+            f"The file is named “{filename}”, but its content is {found.description}. Upload "
+            "the document in the format its name says, or rename it to match its content."
+        )
+    return found
+
+
+def detect(path: Path) -> FileKind:
+    """The kind of the file from its bytes (any UTF-8 text is ``TEXT``).
+
+    :raises UploadRefused: for programs, scripts, markup, archives and unknown content.
+    """
+    with path.open("rb") as file:
+        head = file.read(HEAD_BYTES)
+    if head.startswith(EXECUTABLE_SIGNATURES):
+        raise UploadRefused(
+            "The file is a program or a script, which is never accepted as evidence. Upload "
+            "the document itself (PDF, Office, image, CSV or text)."
+        )
+    if head.startswith(b"%PDF-"):
+        return PDF
+    image = _image_kind(head)
+    if image is not None:
+        return image
+    if head.startswith(OLE_SIGNATURE):
+        return _legacy_office_kind(path)
+    if head.startswith(b"PK\x03\x04"):
+        return _office_open_xml_kind(path)
+    if _is_utf8_text(path):
+        if MARKUP.search(head[:MARKUP_WINDOW]):
+            raise UploadRefused(
+                "The file contains web page markup (HTML, SVG or XML), which a browser could "
+                "run scripts from, so it is not accepted as evidence. Save or print it as PDF "
+                "and upload the PDF."
+            )
+        return TEXT
+    raise UploadRefused(
+        f"The content of the file is not a type we accept. Accepted: {ACCEPTED_TYPES_TEXT}. "
+        "Text files must be saved as UTF-8."
+    )
+
+
+def _image_kind(head: bytes) -> FileKind | None:
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return GIF
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return WEBP
+    return None
+
+
+def _is_utf8_text(path: Path) -> bool:
+    """UTF-8 all the way through (a byte order mark allowed) and no NUL byte."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as file:
+        while chunk := file.read(CHUNK_SIZE):
+            if b"\x00" in chunk:
+                return False
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                return False
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _contains_any(path: Path, needles: tuple[bytes, ...]) -> set[bytes]:
+    """Which of ``needles`` occur in the file, read in chunks that overlap by a needle."""
+    overlap = max(len(needle) for needle in needles)
+    found: set[bytes] = set()
+    tail = b""
+    with path.open("rb") as file:
+        while chunk := file.read(CHUNK_SIZE):
+            window = tail + chunk
+            found.update(needle for needle in needles if needle in window)
+            tail = window[-overlap:]
+    return found
+
+
+def _legacy_office_kind(path: Path) -> FileKind:
+    """Word, Excel or PowerPoint 97-2003, told apart by their streams' names (UTF-16)."""
+    names = {name: name.encode("utf-16-le") for name, _kind in OLE_STREAMS}
+    macro_names = tuple(name.encode("utf-16-le") for name in OLE_MACRO_STREAMS)
+    found = _contains_any(path, (*names.values(), *macro_names))
+    if found & set(macro_names):
+        raise UploadRefused(
+            "The Office file contains macros (programs), which are not accepted as evidence. "
+            "Save it without macros, or as PDF, and upload that."
+        )
+    for name, kind in OLE_STREAMS:
+        if names[name] in found:
+            return kind
+    raise UploadRefused(
+        "The file is an old-style Office container but not a Word, Excel or PowerPoint "
+        "document. Save it as PDF, or in a current Office format, and upload that."
+    )
+
+
+def _office_open_xml_kind(path: Path) -> FileKind:
+    """A .docx, .xlsx or .pptx, checked from the archive's directory without unpacking it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+            _refuse_bombs(parts)
+            names = {part.filename for part in parts}
+            if CONTENT_TYPES_PART not in names:
+                raise UploadRefused(
+                    "The file is a ZIP archive, which is not accepted as evidence. Attach the "
+                    "documents it holds one by one."
+                )
+            with archive.open(CONTENT_TYPES_PART) as part:
+                content_types = part.read(CONTENT_TYPES_MAX_BYTES)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError) as error:
+        raise UploadRefused(
+            "The file looks like an Office document or ZIP archive but cannot be read "
+            f"({error}). Open it, save it again, and upload the new copy."
+        ) from error
+    if OOXML_MACRO_MARKER in content_types or any(
+        name.lower().endswith("vbaproject.bin") for name in names
+    ):
+        raise UploadRefused(
+            "The Office file contains macros (programs), which are not accepted as evidence. "
+            "Save it as .docx, .xlsx or .pptx (without macros), or as PDF, and upload that."
+        )
+    for marker, kind in OOXML_MAIN_PARTS.items():
+        if marker in content_types:
+            return kind
+    raise UploadRefused(
+        "The file is a ZIP-based package but not a Word, Excel or PowerPoint document. "
+        "Save it as PDF and upload that."
+    )
+
+
+def _refuse_bombs(parts: list[zipfile.ZipInfo]) -> None:
+    """Refuse archives that would expand to absurd sizes (decompression bombs)."""
+    if len(parts) > OFFICE_MAX_PARTS:
+        raise UploadRefused(
+            f"The file holds {len(parts)} parts, more than any real Office document "
+            f"({OFFICE_MAX_PARTS}); it is refused as a possible decompression bomb."
+        )
+    expanded = sum(part.file_size for part in parts)
+    if expanded > OFFICE_MAX_UNCOMPRESSED:
+        raise UploadRefused(
+            f"The file would expand to {readable_size(expanded)} when opened, more than the "
+            f"{readable_size(OFFICE_MAX_UNCOMPRESSED)} allowed for an Office document; it is "
+            "refused as a possible decompression bomb. Save it as PDF and upload that."
+        )
+    for part in parts:
+        if (
+            part.file_size > OFFICE_RATIO_MIN_PART
+            and part.file_size > OFFICE_MAX_RATIO * max(part.compress_size, 1)
+        ):
+            raise UploadRefused(
+                f"A part of the file ({part.filename}) is compressed more than "
+                f"{OFFICE_MAX_RATIO} times over, which no real document is; it is refused as "
+                "a possible decompression bomb. Save it as PDF and upload that."
+            )

@@ -1,0 +1,97 @@
+"""Instrument versions in the database: the exact text each cycle is pinned to.
+
+A cycle never reads an instrument file from disk: it reads the text stored in its
+``InstrumentVersion`` row, so a later edit of the file cannot change an open or past
+cycle (DESIGN.md "Architecture": "A stored cycle keeps the exact instrument text and
+its sha256").
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+
+from instruments import LoadedInstrument, load_instrument_file, parse_instrument
+from instruments.loader import library_files
+from surveyapp.extensions import db
+from surveyapp.models import InstrumentStatus, InstrumentVersion
+from surveyapp.models.base import now_utc
+from surveyapp.services import ServiceError
+
+#: Parsed instruments by the sha256 of their stored text; a version's text never changes.
+_parsed: dict[str, LoadedInstrument] = {}
+
+
+def text_sha256(text: str) -> str:
+    """The fingerprint stored with a version: sha256 of the text encoded as UTF-8."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def ensure_bundled_versions() -> list[InstrumentVersion]:
+    """Register every bundled instrument file as a published version, once.
+
+    Idempotent: a text already stored (same sha256) is found again, not copied.
+
+    :raises ServiceError: when a bundled file changed but kept the key and version of a
+        published version, which would silently change the meaning of past cycles.
+    """
+    versions: list[InstrumentVersion] = []
+    for path in library_files():
+        loaded = load_instrument_file(path)
+        digest = text_sha256(loaded.text)
+        version = db.session.scalar(
+            select(InstrumentVersion).where(InstrumentVersion.sha256 == digest)
+        )
+        if version is None:
+            version = _register(loaded, digest)
+        versions.append(version)
+    return versions
+
+
+def _register(loaded: LoadedInstrument, digest: str) -> InstrumentVersion:
+    clash = db.session.scalar(
+        select(InstrumentVersion).where(
+            InstrumentVersion.key == loaded.key, InstrumentVersion.version == loaded.version
+        )
+    )
+    if clash is not None:
+        raise ServiceError(
+            f"{loaded.path} changed, but version {loaded.version} of instrument "
+            f"'{loaded.key}' is already registered with different text. A published version "
+            "never changes: raise `version:` in the file (and add a crosswalk if items moved)."
+        )
+    version = InstrumentVersion(
+        key=loaded.key,
+        version=loaded.version,
+        title=loaded.instrument.title["en"],
+        sha256=digest,
+        text=loaded.text,
+        status=InstrumentStatus.published,
+        published_at=now_utc(),
+    )
+    db.session.add(version)
+    db.session.flush()
+    return version
+
+
+def published_versions() -> list[InstrumentVersion]:
+    """Versions a new cycle may use, newest registration of each key first."""
+    return list(
+        db.session.scalars(
+            select(InstrumentVersion)
+            .where(InstrumentVersion.status == InstrumentStatus.published)
+            .order_by(InstrumentVersion.key, InstrumentVersion.id.desc())
+        )
+    )
+
+
+def loaded_instrument(version: InstrumentVersion) -> LoadedInstrument:
+    """The validated instrument of a stored version, parsed once per process."""
+    loaded = _parsed.get(version.sha256)
+    if loaded is None:
+        loaded = parse_instrument(
+            version.text.encode("utf-8"), f"{version.key} {version.version} (stored)"
+        )
+        _parsed[version.sha256] = loaded
+    return loaded

@@ -487,11 +487,14 @@ class _FormBuilder:
                     item, criterion_name, "answer", criterion.label, f"select_one {list_name}",
                     relevant=shown, required=item.required, hint=criterion.definition,
                     criterion=criterion.id, choices=levels))
+                # The justification is asked once a level is chosen, so that an optional
+                # rubric left blank does not block the form with a required justification.
                 rows.append(self._field(
                     item, criterion_name + JUSTIFICATION_SUFFIX, "justification",
                     self._words("justification", criterion=criterion.label), "text",
-                    relevant=shown, required=item.justification_required,
-                    criterion=criterion.id, appearance="multiline"))
+                    relevant=_both(shown, f"${{{criterion_name}}} != ''"),
+                    required=item.justification_required, criterion=criterion.id,
+                    appearance="multiline"))
         else:
             rows.append(self._answer(item, name, shown, common))
         if asks_not_applicable:

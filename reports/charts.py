@@ -104,13 +104,13 @@ def paired_bars(
     labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *,
     limit: float, axis: str, words: Sequence[Sequence[str]],
 ) -> str:
-    """Two or more bars per row (e.g. coordinator and partners), each with its value written."""
+    """Two bars per row (e.g. coordinator and partners), each with its value written."""
     count = len(series)
     height = 0.8 / count
     with _figure(_height(len(labels) * (1 + count) / 2)) as (figure, axes):
         rows = list(range(len(labels)))[::-1]
-        for position, ((name, values), colour) in enumerate(zip(series, PAIR_COLOURS,
-                                                                strict=False)):
+        for position, ((name, values), colour) in enumerate(
+                zip(series, PAIR_COLOURS[:len(series)], strict=True)):
             offsets = [row + 0.4 - height * (position + 0.5) for row in rows]
             axes.barh(offsets, [value or 0 for value in values], height=height * 0.9,
                       color=colour, label=name)

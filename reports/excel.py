@@ -29,7 +29,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from reports.i18n import Translator
 from reports.model import ReportData
 from reports.sections import Context
-from reports.tables import Cell, Rated, Table, answers_table, tables
+from reports.tables import Rated, SheetValue, Table, answers_table, tables
 from scoring import Responses
 
 HEADER_FONT = Font(bold=True)
@@ -78,13 +78,15 @@ def write_sheet(workbook: Workbook, table: Table) -> None:
     sheet.auto_filter.ref = f"A1:{last}{written + 1}"
 
 
-def _rows(sheet: WriteOnlyWorksheet, rows: Iterable[tuple[Cell, ...]]) -> Iterator[list[object]]:
+def _rows(
+    sheet: WriteOnlyWorksheet, rows: Iterable[tuple[SheetValue, ...]]
+) -> Iterator[list[object]]:
     """Rows ready for a write-only sheet: text made safe, ratings as coloured cells."""
     for row in rows:
         yield [_cell(sheet, value) for value in row]
 
 
-def _cell(sheet: WriteOnlyWorksheet, value: Cell) -> object:
+def _cell(sheet: WriteOnlyWorksheet, value: SheetValue) -> object:
     if isinstance(value, Rated):
         cell = WriteOnlyCell(sheet, _clean(value.text))
         cell.data_type = "s"

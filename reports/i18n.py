@@ -39,8 +39,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "cover.version": ("Version", "Version"),
     "cover.sha256": ("Instrument file SHA-256", "SHA-256 du fichier de l'instrument"),
     "cover.date": ("Date of this report", "Date du présent rapport"),
-    "cover.respondents": ("Respondents", "Répondants"),
-    "page": ("Page", "Page"),
     "contents": ("Contents", "Sommaire"),
     # method notes
     "method.heading": ("Method notes", "Notes méthodologiques"),
@@ -219,11 +217,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "stages.median": ("Median", "Médiane"),
     "stages.highest": ("Highest", "Plus haut"),
     "stages.modes": ("Most frequent", "Plus fréquent"),
-    "stages.counts": ("Count at each stage", "Nombre à chaque stade"),
     "stages.all": ("All", "Ensemble"),
     "stages.chart.profile": ("Stages, self-assessed and validated", "Stades auto-évalués et "
                              "validés"),
-    "stages.chart.pillars": ("Validated stages by {parent}", "Stades validés par {parent}"),
+    "stages.chart.pillars.validated": ("Validated stages by {parent}", "Stades validés par "
+                                       "{parent}"),
+    "stages.chart.pillars.self": ("Self-assessed stages by {parent}", "Stades auto-évalués par "
+                                  "{parent}"),
     "stages.count_axis": ("Number of {levels}", "Nombre de {levels}"),
     "stages.details": ("{Level} by {level}", "{Level} par {level}"),
     "stages.reached": ("Stage reached", "Stade atteint"),
@@ -249,7 +249,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "rubric.justification": ("Justification", "Justification"),
     "rubric.section": ("Responsible section", "Section responsable"),
     "rubric.chart": ("Scores by {level}", "Notes par {level}"),
-    "rubric.not_scored": ("No score recorded.", "Aucune note consignée."),
     "recommendations.heading": ("Recommendations and decisions", "Recommandations et "
                                 "décisions"),
     "recommendations.recommended": ("Recommended", "Recommandé"),
@@ -259,7 +258,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "recommendations.decision": ("Leadership decision", "Décision de la direction"),
     "recommendations.pending": ("pending", "en attente"),
     # open answers
-    "open.heading": ("{questionnaire}", "{questionnaire}"),
     "open.no_answer": ("No answer.", "Aucune réponse."),
     # action plan
     "actions.heading": ("Action plan", "Plan d'action"),
@@ -323,7 +321,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "sheet.comments": ("Comments", "Commentaires"),
     "sheet.actions": ("Action plan", "Plan d'action"),
     "col.parent": ("Parent", "Parent"),
-    "col.method": ("Method", "Méthode"),
     "col.gap": ("Gap", "Écart"),
     "col.self_stage": ("Self-assessed stage", "Stade auto-évalué"),
     "col.validated_stage": ("Validated stage", "Stade validé"),
@@ -334,7 +331,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "col.highest": ("{kind}: highest", "{kind} : plus haut"),
     "col.justification": ("{criterion}: justification", "{criterion} : justification"),
     "col.score_of": ("Score, {questionnaire}", "Note, {questionnaire}"),
-    "col.rating_key": ("Rating key", "Clé d'appréciation"),
 }
 
 _MONTHS = {

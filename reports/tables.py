@@ -46,7 +46,7 @@ class Rated:
         return self.text
 
 
-Cell = Value | Rated
+SheetValue = Value | Rated
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Table:
 
     title: str
     columns: tuple[str, ...]
-    rows: Iterable[tuple[Cell, ...]]
+    rows: Iterable[tuple[SheetValue, ...]]
     widths: tuple[int, ...]
 
 
@@ -71,14 +71,14 @@ def item_name(answer: Answer) -> str:
     return answer.item
 
 
-def _framework_row(node: FrameworkNode) -> tuple[Cell, ...]:
+def _framework_row(node: FrameworkNode) -> tuple[SheetValue, ...]:
     parts = [f"level={node.level}"]
     parts += [f"{key}={value}" for key, value in (("parent", node.parent),
                                                   ("section", node.section)) if value]
     return ("", FRAMEWORK_QUESTIONNAIRE, node.id, node.title, "; ".join(parts), None)
 
 
-def answer_rows(responses: Responses) -> Iterator[tuple[Cell, ...]]:
+def answer_rows(responses: Responses) -> Iterator[tuple[SheetValue, ...]]:
     """The unit's framework rows, then one row per answer, in the order given."""
     for node in responses.framework:
         yield _framework_row(node)
@@ -135,8 +135,8 @@ def scores_table(ctx: Context) -> Table:
                     *(t("col.justification", criterion=name) for name in names)]
         widths += [*(11 for _ in criteria), 9, 14, *(40 for _ in criteria)]
 
-    def row(result: NodeResult) -> tuple[Cell, ...]:
-        cells: list[Cell] = [result.node, result.level, result.parent,
+    def row(result: NodeResult) -> tuple[SheetValue, ...]:
+        cells: list[SheetValue] = [result.node, result.level, result.parent,
                              ctx.labels.title(result.node)]
         if PercentResult in kinds:
             cells += _percent_cells(ctx, result, questionnaires)
@@ -162,7 +162,7 @@ def _rated(ctx: Context, result: NodeResult, key: str | None) -> Rated | None:
     return Rated(rating.words, rating)
 
 
-def _percent_cells(ctx: Context, result: NodeResult, questionnaires: list[str]) -> list[Cell]:
+def _percent_cells(ctx: Context, result: NodeResult, questionnaires: list[str]) -> list[SheetValue]:
     if not isinstance(result, PercentResult):
         return [None] * (4 + len(questionnaires))
     parts = {part.questionnaire: part.score for part in result.by_questionnaire}
@@ -170,7 +170,7 @@ def _percent_cells(ctx: Context, result: NodeResult, questionnaires: list[str]) 
             *(parts.get(q) for q in questionnaires), result.gap]
 
 
-def _rubric_cells(ctx: Context, result: NodeResult, criteria: tuple[str, ...]) -> list[Cell]:
+def _rubric_cells(ctx: Context, result: NodeResult, criteria: tuple[str, ...]) -> list[SheetValue]:
     if not isinstance(result, RubricResult):
         return [None] * (2 + 2 * len(criteria))
     values = {entry.criterion: entry for entry in result.criteria}
@@ -225,7 +225,7 @@ def actions_table(ctx: Context) -> Table:
     for action in ctx.data.actions:
         level = next((result.level for result in ctx.data.scores.results
                       if result.node == action.node), "")
-        basis: Cell = action.basis
+        basis: SheetValue = action.basis
         if action.rating is not None:
             basis = Rated(action.basis, ctx.rating(action.node, level, action.rating))
         rows.append((action.action, action.node, basis, action.responsible, action.support,

@@ -411,9 +411,12 @@ class _Converter:
             return _Header({}, [], {}, {}), [RowProblem(source, 1, None, "the first row must be "
                                                     "the header of the export")]
         header, problems = self.headers.read(table[0], source, level)
-        if not header.fields and not problems:
-            problems.append(RowProblem(source, 1, None, f"no column is a question of "
-                                       f"{self.form.form_id}: is this the right export?"))
+        if not header.fields and any(f.level == level and f.item for f in self.form.fields):
+            # Nothing matched: one message rather than one per column of a foreign file.
+            shown = ", ".join(name for name in header.names[:5] if name)
+            problems = [RowProblem(source, 1, None, (
+                f"no column is a question of the form {self.form.form_id} (the columns start "
+                f"{shown}): give the export of that form's submissions"))]
         return header, problems
 
     def _repeat_table(self, level: str, repeats: Mapping[str, Table],
@@ -445,7 +448,9 @@ class _Converter:
             problems: list[RowProblem] = []
             respondent = f"row-{number}"
             if id_column is not None:
-                respondent = _text(_at(cells, id_column))
+                # Kobo's _uuid and ODK's instanceID name the same submission, one with the
+                # "uuid:" scheme and one without: the respondent is the bare id either way.
+                respondent = _text(_at(cells, id_column)).removeprefix("uuid:")
                 if not respondent:
                     problems.append(self._problem(number, header.names[id_column],
                                                   "the submission has no id: export again "
@@ -576,14 +581,15 @@ class _Converter:
         if form_field is None or not text:
             return ""
         if form_field.choices:
-            code = _choice_code(form_field, text)
-            if code is None:
-                codes = ", ".join(choice.name for choice in form_field.choices)
+            codes = _choice_codes(form_field, text)
+            if len(codes) != 1:
+                listing = ", ".join(codes or [choice.name for choice in form_field.choices])
                 problems.append(RowProblem(source, row, column, (
-                    f"`{text}` is neither a code ({codes}) nor a label of `{name}`: "
-                    "correct it or leave it blank")))
+                    f"`{text}` is the label of several options ({listing}): write the code"
+                    if codes else f"`{text}` is neither a code ({listing}) nor a label of "
+                    f"`{name}`: correct it or leave it blank")))
                 return ""
-            text = code
+            text = codes[0]
         if form_field.part != "answer":
             return text
         parsed = self.domains[(item.id, criterion)].parse(text)
@@ -618,16 +624,14 @@ def _at(cells: Sequence[RawValue], position: int | None) -> RawValue:
     return cells[position] if position is not None and position < len(cells) else None
 
 
-def _choice_code(form_field: FormField, text: str) -> str | None:
-    """The code of a choice written as its code or as its label in any language."""
+def _choice_codes(form_field: FormField, text: str) -> list[str]:
+    """The code a choice is written as, or the codes whose label (any language) it is."""
     folded = _folded(text)
     for choice in form_field.choices:
         if folded == _folded(choice.name):
-            return choice.name
-    for choice in form_field.choices:
-        if any(folded == _folded(label) for label in choice.label.values()):
-            return choice.name
-    return None
+            return [choice.name]
+    return [choice.name for choice in form_field.choices
+            if any(folded == _folded(label) for label in choice.label.values())]
 
 
 def _number_text(value: int | float | str | None) -> str:

@@ -11,7 +11,8 @@ from flask.cli import FlaskGroup, NoAppException
 from surveyapp import create_app
 from surveyapp.config import ConfigurationError
 
-#: Modules of surveyapp/commands whose ``command`` is registered; add a module by name.
+#: Modules of surveyapp/commands whose ``command`` (or tuple of ``commands``) is registered;
+#: add a module by name.
 COMMAND_MODULES = (
     "database",
     "users",
@@ -21,12 +22,15 @@ COMMAND_MODULES = (
     "scoring",
     "reports",
     "audit",
+    "interop",
 )
 
 
 def register_commands(group: click.Group) -> None:
     for name in COMMAND_MODULES:
-        group.add_command(import_module(f"surveyapp.commands.{name}").command)
+        module = import_module(f"surveyapp.commands.{name}")
+        for command in getattr(module, "commands", None) or (module.command,):
+            group.add_command(command)
 
 
 def _create_app_or_explain() -> Flask:

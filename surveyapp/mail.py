@@ -18,8 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
+from urllib.parse import urljoin
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -47,6 +48,13 @@ class OutgoingMail:
 
 def mail_configured() -> bool:
     return bool(current_app.config.get("MAIL_SERVER"))
+
+
+def site_link(path: str) -> str:
+    """A site path as a link for an e-mail: under PUBLIC_URL, else this request's address."""
+    base = current_app.config.get("PUBLIC_URL") or (request.host_url if has_request_context()
+                                                     else "")
+    return urljoin(base, path) if base else path
 
 
 def _recipients(to: str | Iterable[str]) -> tuple[str, ...]:

@@ -34,9 +34,6 @@ class Context:
         return cls(data, t, Labels(data.instrument.instrument, data.scores.framework, t),
                    AnswerIndex(data.instrument.instrument, data.responses))
 
-    def heading(self, level: int, text: str, anchor: str = "") -> Heading:
-        return Heading(level, text, anchor)
-
     def node_heading(self, level: int, node: str) -> Heading:
         """``1.1 Providing a platform...``, anchored by node id for the contents."""
         return Heading(level, f"{node} {self.labels.title(node)}", anchor=f"node-{node}")

@@ -9,10 +9,10 @@ so a reader can check the method against the framework.
 from __future__ import annotations
 
 from instruments.schema import BandSet, ScoringRule
-from scoring.methods import method_named
 from reports.blocks import Block, Cell, Heading, Paragraph, Row, Section, Table, text_cells
 from reports.labels import Rating
 from reports.sections import Context
+from scoring.methods import method_named
 
 
 def section(ctx: Context) -> Section:

@@ -25,6 +25,7 @@ from reports.blocks import (
     Table,
     text_cells,
 )
+from reports.model import NodeReview
 from reports.sections import Context
 from reports.sections.method import legend
 from reports.tree import blocks, children
@@ -64,7 +65,7 @@ def _respondent_counts(ctx: Context) -> dict[str, int]:
 def _rates(ctx: Context, rates: ResponseRates) -> Section:
     t = ctx.t
     counts = _respondent_counts(ctx)
-    blocks_: list[Block] = [
+    content: list[Block] = [
         Heading(2, t("rates.by_questionnaire")),
         Table((t("col.questionnaire"), t("col.respondents")),
               tuple(Row(text_cells(ctx.labels.role_name(q), str(n))) for q, n in counts.items()),
@@ -90,7 +91,7 @@ def _rates(ctx: Context, rates: ResponseRates) -> Section:
         t("rates.overall"), str(rates.respondents), t.number(rates.members, 0),
         t.percent(rates.rate), t.number(rates.attending, 0), t.percent(rates.effective_rate),
     ), style="total"))
-    blocks_.append(Table(
+    content.append(Table(
         (t("rates.type"), t("col.respondents"), t("rates.members"), t("rates.rate"),
          t("rates.attending"), t("rates.effective")),
         tuple(rows), numeric=frozenset({1, 2, 3, 4, 5}),
@@ -101,13 +102,13 @@ def _rates(ctx: Context, rates: ResponseRates) -> Section:
         (t("rates.effective"), [entry.effective_rate for entry in rates.by_type]),
     ]
     top = max([100.0, *(value or 0 for _, values in series for value in values)])
-    blocks_.append(Chart(
+    content.append(Chart(
         charts.paired_bars(names, series, limit=top, axis="%",
                            words=[[t.percent(value) for value in values]
                                   for _, values in series]),
         t("rates.chart"),
     ))
-    return Section(Heading(1, t("rates.heading"), "rates"), tuple(blocks_))
+    return Section(Heading(1, t("rates.heading"), "rates"), tuple(content))
 
 
 # --------------------------------------------------------------------------- status table
@@ -119,14 +120,14 @@ def _performance(ctx: Context, percent: list[PercentResult]) -> Section:
     shown = [result for result in percent if below.get(result.node)]
     block_nodes = blocks(ctx.data.scores)
     levels = sorted({result.level for result in shown}, key=[r.level for r in shown].index)
-    blocks_: list[Block] = [Paragraph(t("performance.intro", levels=t("and").join(
+    content: list[Block] = [Paragraph(t("performance.intro", levels=t("and").join(
         t.level(level) for level in levels)))]
     first = shown[0] if shown else percent[0]
     band_set = ctx.labels.band_set(first.node, first.level)
     rule = ctx.labels.rule(first.node, first.level)
     if band_set is not None and rule is not None:
-        blocks_.append(legend(ctx, band_set, rule))
-    blocks_.append(Table(
+        content.append(legend(ctx, band_set, rule))
+    content.append(Table(
         (t("col.node"), t("col.title"), t("col.score"), t("col.rating"), t("col.respondents")),
         tuple(
             Row((Cell(result.node), Cell(ctx.labels.title(result.node)),
@@ -144,11 +145,11 @@ def _performance(ctx: Context, percent: list[PercentResult]) -> Section:
             rating = ctx.rating(result.node, result.level, result.rating)
             bars.append(charts.Bar(result.node, result.score, rating.colour,
                                    f"{t.percent(result.score)}  {rating.words}"))
-        blocks_.append(Chart(
+        content.append(Chart(
             charts.horizontal_bars(bars, limit=_limit(ctx, block_nodes[0]), axis="%"),
             t("performance.chart", level=t.level(block_nodes[0].level)),
         ))
-    return Section(Heading(1, t("performance.heading"), "performance"), tuple(blocks_))
+    return Section(Heading(1, t("performance.heading"), "performance"), tuple(content))
 
 
 def _limit(ctx: Context, result: PercentResult) -> float:
@@ -232,33 +233,26 @@ def _block(ctx: Context, result: PercentResult, leaves: Sequence[object]) -> lis
     facts += [(labels.role_name(part.questionnaire), Cell(t.percent(part.score)))
               for part in result.by_questionnaire]
     indicators = [leaf for leaf in leaves if isinstance(leaf, PercentResult)]
-    content: list[Block] = [
-        ctx.node_heading(2, result.node),
-        Facts(tuple(facts)),
-        Table(
-            (t("col.node"), t.level(indicators[0].level) if indicators else "",
-             t("col.score"), t("col.rating"), t("col.respondents")),
+    content: list[Block] = [ctx.node_heading(2, result.node), Facts(tuple(facts))]
+    if indicators:
+        content.append(Table(
+            (t("col.node"), t.level(indicators[0].level).capitalize(), t("col.score"),
+             t("col.rating"), t("col.respondents")),
             tuple(Row((Cell(leaf.node), Cell(labels.title(leaf.node)),
                        Cell(t.percent(leaf.score)),
                        ctx.rating_cell(leaf.node, leaf.level, leaf.rating),
                        Cell(str(leaf.respondents))))
                   for leaf in indicators),
             numeric=frozenset({2, 4}), widths=("8%", "47%", "12%", "20%", "13%"),
-        ),
-    ]
+        ))
     node = labels.nodes.get(result.node)
     if node is not None and node.characteristics:
         content += [Heading(3, t("blocks.characteristics")),
                     Paragraph(t.local(node.characteristics), "characteristics")]
-    review = ctx.data.reviews.get(result.node)
+    review = ctx.data.reviews.get(result.node) or NodeReview()
     content += [
-        Heading(3, t("blocks.constraints")),
-        Paragraph(review.constraints if review and review.constraints else t("not_recorded"),
-                  "" if review and review.constraints else "missing"),
-        Heading(3, t("blocks.good_practice")),
-        Paragraph(review.good_practice if review and review.good_practice
-                  else t("not_recorded"),
-                  "" if review and review.good_practice else "missing"),
+        Heading(3, t("blocks.constraints")), _recorded(ctx, review.constraints),
+        Heading(3, t("blocks.good_practice")), _recorded(ctx, review.good_practice),
         Items(t("blocks.follow_up"), tuple(
             _action_line(ctx, action.action, action.responsible, action.due_quarter)
             for action in ctx.data.actions if action.node == result.node
@@ -268,6 +262,11 @@ def _block(ctx: Context, result: PercentResult, leaves: Sequence[object]) -> lis
     if comments:
         content.append(ctx.quotes(t("blocks.comments"), comments))
     return content
+
+
+def _recorded(ctx: Context, text: str) -> Paragraph:
+    """The unit's own words, or a visible note that they are still to come."""
+    return Paragraph(text) if text else Paragraph(ctx.t("not_recorded"), "missing")
 
 
 def _action_line(ctx: Context, action: str, responsible: str, due: str) -> str:

@@ -37,13 +37,13 @@ def sections(ctx: Context) -> list[Section]:
                      if isinstance(result, DistributionResult)]
     found = [_profile(ctx, stages)]
     if distributions or ctx.data.scores.configuration is not None:
-        found.append(_configuration(ctx, distributions))
+        found.append(_configuration(ctx, stages[0].level, distributions))
     found.append(_details(ctx))
     return found
 
 
 def _top(stages: list[StageResult]) -> int:
-    return max((stage for result in stages for stage in result.stages), default=5)
+    return max((stage for result in stages for stage in result.stages), default=1)
 
 
 def _profile(ctx: Context, stages: list[StageResult]) -> Section:
@@ -76,7 +76,9 @@ def _stage_number(ctx: Context, stage: int | None) -> str:
     return str(stage) if stage is not None else ctx.t("stages.not_assessed")
 
 
-def _configuration(ctx: Context, distributions: list[DistributionResult]) -> Section:
+def _configuration(
+    ctx: Context, component_level: str, distributions: list[DistributionResult]
+) -> Section:
     """Per pillar and overall: assessed, lowest, median, highest, modes, count per stage."""
     t = ctx.t
     overall = ctx.data.scores.configuration
@@ -96,8 +98,6 @@ def _configuration(ctx: Context, distributions: list[DistributionResult]) -> Sec
                 ", ".join(str(mode) for mode in summary.modes) or t("none"),
                 *(str(count.count) for count in summary.counts),
             )))
-    component_level = next((r.level for r in ctx.data.scores.results
-                            if isinstance(r, StageResult)), "component")
     parent_level = distributions[0].level if distributions else ""
     table = Table(
         ("", t("stages.assessed"), t("stages.lowest"), t("stages.median"),
@@ -106,7 +106,7 @@ def _configuration(ctx: Context, distributions: list[DistributionResult]) -> Sec
         widths=("18%", "10%", "9%", "9%", "9%", "10%", *((f"{35 / len(scale):.1f}%",)
                                                           * len(scale))),
     )
-    blocks_: list[Block] = [Paragraph(t(
+    content: list[Block] = [Paragraph(t(
         "stages.configuration.intro",
         count=len(overall.components) if overall else sum(len(d.components)
                                                           for d in distributions),
@@ -114,7 +114,7 @@ def _configuration(ctx: Context, distributions: list[DistributionResult]) -> Sec
     ))]
     if distributions:
         use_validated = any(result.validated.assessed for result in distributions)
-        blocks_.append(Chart(
+        content.append(Chart(
             charts.stacked_bars(
                 [result.node for result in distributions],
                 [[count.count for count in (result.validated if use_validated
@@ -123,10 +123,11 @@ def _configuration(ctx: Context, distributions: list[DistributionResult]) -> Sec
                 part_names=[t("stages.stage_n", stage=stage) for stage in scale],
                 axis=t("stages.count_axis", levels=t.level(component_level, plural=True)),
             ),
-            t("stages.chart.pillars", parent=t.level(parent_level)),
+            t("stages.chart.pillars." + ("validated" if use_validated else "self"),
+              parent=t.level(parent_level)),
         ))
-    blocks_.append(table)
-    return Section(Heading(1, t("stages.configuration"), "configuration"), tuple(blocks_))
+    content.append(table)
+    return Section(Heading(1, t("stages.configuration"), "configuration"), tuple(content))
 
 
 def _median(ctx: Context, summary: StageSummary) -> str:

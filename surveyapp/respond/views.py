@@ -482,8 +482,7 @@ def _render_review(who: Respondent, *, error: str | None = None, status: int = 2
 def _first_page_needing_work(who: Respondent) -> str:
     statuses = slot_statuses(who.layout, answers_by_slot(who.response))
     waiting = next((status.page for status in statuses
-                    if status.relevant and not status.complete
-                    and who.may_change(status.slot)), None)
+                    if status.problem and who.may_change(status.slot)), None)
     if waiting is None or who.locked:
         return who.url("review")
     return who.url("page", number=waiting)

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urljoin
 
-from flask import current_app, has_request_context, request
 from sqlalchemy import exists, func, select, update
 
 from surveyapp.extensions import db
-from surveyapp.mail import send_after_commit
+from surveyapp.mail import send_after_commit, site_link
 from surveyapp.models import (
     Cycle,
     CycleParticipant,
@@ -48,13 +46,6 @@ def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
 
 
-def _absolute(url: str) -> str:
-    """The link for an e-mail: PUBLIC_URL when set, else the address of this request."""
-    base = current_app.config.get("PUBLIC_URL") or (request.host_url if has_request_context()
-                                                     else "")
-    return urljoin(base, url) if base else url
-
-
 def notify(
     users: Iterable[User], kind: str, message: str, url: str, cycle: Cycle | None
 ) -> list[Notification]:
@@ -75,14 +66,14 @@ def notify(
     ]
     db.session.add_all(notices)
     db.session.flush()
-    link = _absolute(url)
+    link = site_link(url)
     for user in recipients:
         if user.active:
             send_after_commit(
                 user.email,
                 f"[surveyapp] {kind_label(kind)}: {message}",
                 f"{message}\n\nOpen it here: {link}\n\n"
-                f"All your notices: {_absolute('/notifications')}\n",
+                f"All your notices: {site_link('/notifications/')}\n",
             )
     return notices
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -136,10 +136,8 @@ class ReviewUnit:
     item: Item
     supporting: tuple[Item, ...]
     questionnaire: Questionnaire
-
-    @property
-    def valued(self) -> bool:
-        return self.item.type in VALUED_TYPES
+    #: The item's place in the questionnaire, to list units in the order they are asked.
+    position: int
 
     @property
     def item_ids(self) -> tuple[str, ...]:
@@ -168,14 +166,14 @@ def review_units(loaded: LoadedInstrument, questionnaire_id: str) -> dict[str, R
             groups: dict[str, list[Item]] = defaultdict(list)
             for item in questionnaire.items:
                 groups[_group_key(item)].append(item)
-            for item in questionnaire.items:
+            for position, item in enumerate(questionnaire.items):
                 group = groups[_group_key(item)]
                 headline = [entry for entry in group if entry.role not in SUPPORTING_ROLES]
                 if item in headline:
                     supporting = tuple(entry for entry in group if entry not in headline)
-                    units[item.id] = ReviewUnit(item, supporting, questionnaire)
+                    units[item.id] = ReviewUnit(item, supporting, questionnaire, position)
                 elif not headline:
-                    units[item.id] = ReviewUnit(item, (), questionnaire)
+                    units[item.id] = ReviewUnit(item, (), questionnaire, position)
         _units_cache[key] = units
     return _units_cache[key]
 
@@ -313,12 +311,12 @@ class Queue:
     counts: Counter[ItemStatus] = field(default_factory=Counter)
 
 
-def _review_rows(*conditions: Any, with_evidence: bool = False) -> list[ReviewRow]:
+def _review_rows(*conditions: Any) -> list[ReviewRow]:
     """Answered review units of submitted focal-point responses matching ``conditions``.
 
     Three queries whatever the size: the rows with their latest decision, the instrument
-    versions (texts deferred: parsed instruments are cached by sha256), and, if asked,
-    the evidence counts.
+    versions (texts deferred: parsed instruments are cached by sha256), and the evidence
+    counts.
     """
     latest = db.aliased(ItemReview)
     statement = (
@@ -343,24 +341,22 @@ def _review_rows(*conditions: Any, with_evidence: bool = False) -> list[ReviewRo
     order: dict[int, tuple[Any, ...]] = {}
     for answer, response, cycle, review in fetched:
         loaded = instrument_of(cycle)
-        units = review_units(loaded, response.questionnaire)
-        unit = units.get(answer.item_id)
+        unit = review_units(loaded, response.questionnaire).get(answer.item_id)
         if unit is None:
             continue
         rows.append(ReviewRow(cycle, response, answer, unit, review,
                               item_status(review, response),
                               node_title(loaded, unit.item, answer.framework_node)))
-        order[answer.id] = (cycle.id, response.id, list(units).index(answer.item_id),
+        order[answer.id] = (cycle.id, response.id, unit.position,
                             natural_key(answer.framework_node))
     rows.sort(key=lambda row: order[row.answer.id])
-    if with_evidence and rows:
+    if rows:
         counts = dict(db.session.execute(
             select(EvidenceLink.answer_id, func.count(EvidenceLink.id))
             .where(EvidenceLink.answer_id.in_([row.answer.id for row in rows]))
             .group_by(EvidenceLink.answer_id)
         ).tuples().all())
-        rows = [ReviewRow(row.cycle, row.response, row.answer, row.unit, row.latest, row.status,
-                          row.node_label, counts.get(row.answer.id, 0)) for row in rows]
+        rows = [replace(row, evidence_count=counts.get(row.answer.id, 0)) for row in rows]
     return rows
 
 
@@ -370,7 +366,7 @@ def validator_queue(validator: User, filters: QueueFilter) -> Queue:
         CycleParticipant.user_id == validator.id,
         CycleParticipant.role == ParticipantRole.validator)
     rows = _review_rows(Cycle.id.in_(assigned), Cycle.state.in_(REVIEW_STATES),
-                        Response.state.in_(UNDER_REVIEW), with_evidence=True)
+                        Response.state.in_(UNDER_REVIEW))
     units = sorted({row.cycle.unit.id: row.cycle.unit for row in rows}.values(),
                    key=lambda unit: unit.code)
     nodes = sorted({(row.node_key, row.node_label or row.node_key) for row in rows},
@@ -387,10 +383,6 @@ def validator_queue(validator: User, filters: QueueFilter) -> Queue:
         return filters.unit_id is None or row.cycle.unit_id == filters.unit_id
 
     return Queue([row for row in rows if wanted(row)], units, nodes, counts)
-
-
-def cycle_review_rows(cycle: Cycle) -> list[ReviewRow]:
-    return _review_rows(Cycle.id == cycle.id, with_evidence=True)
 
 
 # --------------------------------------------------------------------------- one item
@@ -827,7 +819,7 @@ class CycleProgress:
 
 
 def cycle_progress(cycle: Cycle) -> CycleProgress:
-    rows = cycle_review_rows(cycle)
+    rows = _review_rows(Cycle.id == cycle.id)
     return CycleProgress(rows, Counter(row.status for row in rows))
 
 

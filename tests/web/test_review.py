@@ -281,6 +281,37 @@ def test_item_page_shows_answer_support_evidence_and_previous_value(
     assert 'checked id="validated_stage-2" name="validated_stage" type="radio" value="3"' in text
 
 
+def test_pdf_and_images_are_previewed_in_the_page(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], people: People,
+    cycle_ids: tuple[int, int],
+) -> None:
+    """REV02: PDF in a frame, images inline, both through the evidence preview route; other
+    files only as downloads."""
+    with app.app_context():
+        answer = db.session.scalars(select(Answer).where(
+            Answer.response_id == cycle_ids[1], Answer.item_id == "1.1")).one()
+        ids = {}
+        for name, media_type in (("strategy.pdf", "application/pdf"),
+                                 ("chart.png", "image/png"),
+                                 ("minutes.docx", "application/vnd.openxmlformats-"
+                                                  "officedocument.wordprocessingml.document")):
+            document = Evidence(cycle_id=cycle_ids[0], kind=EvidenceKind.file, sha256="0" * 64,
+                                size=10, media_type=media_type, original_name=name)
+            document.links.append(EvidenceLink(answer_id=answer.id))
+            db.session.add(document)
+            db.session.flush()
+            ids[name] = document.id
+        db.session.commit()
+    login(people.validator)
+    page = client.get(item_url(cycle_ids[1], "1.1")).get_data(as_text=True)
+    assert (f'<iframe class="evidence-preview" src="/evidence/{ids["strategy.pdf"]}/preview" '
+            'title="Preview of strategy.pdf">') in page
+    assert (f'<img class="evidence-preview" src="/evidence/{ids["chart.png"]}/preview" '
+            'alt="Preview of chart.png">') in page
+    assert f'href="/evidence/{ids["minutes.docx"]}/download"' in page
+    assert f'/evidence/{ids["minutes.docx"]}/preview' not in page
+
+
 def test_supporting_items_are_not_reviewed_on_their_own(
     client: FlaskClient, login: Callable[..., Any], people: People, cycle_ids: tuple[int, int],
 ) -> None:
@@ -472,6 +503,23 @@ def test_return_loop_with_thread_diff_and_resubmission(
     accepted = validator_client.post(f"{item_url(response_id, '1.2')}/decision", data=decision_form(
         "accept", "The draft plan supports stage 2.", validated_stage="2", expected_round="2"))
     assert accepted.status_code == 302
+
+
+def test_submission_is_handed_over_to_the_validators(
+    app: Flask, people: People,
+) -> None:
+    """REV04: the last focal point submitting closes answering and tells the validators."""
+    cycle_id, response_id = make_cycle(app, people, state=CycleState.open)
+    with app.app_context():
+        response = db.session.get_one(Response, response_id)
+        response.state = ResponseState.draft
+        db.session.flush()
+        submit_response(response, Actor.of(db.session.get_one(User, people.focal_point.id)))
+        db.session.commit()
+        assert db.session.get_one(Cycle, cycle_id).state is CycleState.submitted
+    for validator in (people.validator, people.second_validator):
+        assert notices(app, validator) == [
+            ("submitted", "“UNDP RBM 2026” has been submitted and is ready for review.")]
 
 
 # --------------------------------------------------------------------------- REV05 lock, reopen

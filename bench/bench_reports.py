@@ -60,7 +60,7 @@ from scoring import Answer, Responses, score
 
 SEED = 20261122
 DAY = dt.date(2026, 11, 22)
-PDF_REPEATS = 3
+PDF_REPEATS = 5
 CCPM_RESPONDENTS = 250
 WORKBOOK_ROWS = 600_000
 TARGET_RATIO = 1.3

@@ -416,6 +416,8 @@ class _Reader:
     file: str
     problems: list[CellProblem] = field(default_factory=list)
     index: dict[Location, Cell] = field(default_factory=dict)
+    #: A sheet or column is missing: rows cannot be put together, so stop after reading.
+    structural: bool = False
 
     def problem(self, cell: Cell, code: ErrorCode, message: str) -> None:
         self.problems.append(CellProblem(self.file, cell.row, cell.column, code, message,
@@ -486,6 +488,7 @@ class _Reader:
         if not grid:
             return []
         slots = self._header(sheet, grid[0])
+        headed = {position for position, raw in enumerate(grid[0]) if not _blank(raw)}
         rows: list[_Row] = []
         for number, cells in enumerate(grid[1:], start=2):
             if all(_blank(value) for value in cells):
@@ -495,9 +498,12 @@ class _Reader:
                 cell = Cell(sheet.name, number, position + 1)
                 slot = slots.get(position)
                 if slot is None:
-                    if not _blank(raw):
-                        self.problem(cell, ErrorCode.MISSING_KEY, "this cell has no column "
-                                     "header: add the header in row 1 or delete the value")
+                    if not _blank(raw) and position not in headed:
+                        headed.add(position)  # once per column
+                        self.problem(cell, ErrorCode.MISSING_KEY, (
+                            f"column {get_column_letter(position + 1)} has values but no "
+                            "header in row 1: add the header or delete the values"))
+                        self.structural = True
                     continue
                 if slot.owner is not None:
                     row.owner_cells[slot.owner] = cell
@@ -519,6 +525,7 @@ class _Reader:
             self.problem(Cell(sheet.name), ErrorCode.MISSING_KEY,
                          f"sheet {sheet.name} needs a `{owner}` column: it says which "
                          f"{owner.replace('_', ' ')} each row belongs to")
+            self.structural = True
         return rows
 
     def _header(self, sheet: Sheet, cells: tuple[Any, ...]) -> dict[int, _Slot]:
@@ -595,9 +602,12 @@ def workbook_to_yaml(data: bytes, filename: str) -> tuple[str, LoadedInstrument]
             reader.problem(Cell(None), ErrorCode.MISSING_KEY,
                            f"the workbook has no `{sheet.name}` sheet: add it (surveyapp "
                            "instruments to-excel writes a complete workbook to start from)")
+            reader.structural = True
     rows = {sheet.name: reader.rows(_VERTICAL if sheet.name == "instrument" else sheet,
                                     grids.get(sheet.name, []))
             for sheet in SHEETS}
+    if reader.structural:
+        raise InstrumentInvalid(_sorted(reader.problems))
     raw = _Assembler(reader, rows).instrument()
     if reader.problems:
         raise InstrumentInvalid(_sorted(reader.problems))
@@ -849,7 +859,7 @@ class _Assembler:
             else:
                 key = (row.owners.get("questionnaire"), row.owners.get("item"))
                 owners = ("questionnaire", "item")
-                target = self.items.get(key)  # type: ignore[arg-type]
+                target = self.items.get((str(key[0]), str(key[1]))) if None not in key else None
             if target is None:
                 if key == (None, None):
                     self.reader.problem(Cell("stages", row.number, 1), ErrorCode.MISSING_KEY,

@@ -17,6 +17,7 @@ from reports.i18n import Translator
 from reports.labels import Rating
 from reports.sections import Context
 from reports.sections.actions import ACTION_COLUMNS, status_words
+from reports.sections.stages import evidence_lines
 from scoring import (
     Answer,
     DistributionResult,
@@ -189,9 +190,9 @@ def evidence_table(ctx: Context) -> Table:
     t = ctx.t
     rows = [
         (quote.node, ctx.labels.title(quote.node or ""), ctx.labels.role_name(quote.questionnaire),
-         quote.respondent, line.strip())
+         quote.respondent, document)
         for quote in ctx.index.quotes(("evidence_note",), None, any_node=True)
-        for line in quote.text.splitlines() if line.strip()
+        for document in evidence_lines(quote.text)
     ]
     return Table(t("sheet.evidence"),
                  (t("col.node"), t("col.title"), t("col.questionnaire"), t("col.respondent"),

@@ -100,7 +100,11 @@ class RowProblem:
 
 @dataclass(frozen=True)
 class RefusedSubmission:
-    """A submission left out, with every reason; ``row`` is its row in the main table."""
+    """A submission left out, with every reason.
+
+    ``row`` is its row in the main table; a repeat row that belongs to no submission is
+    refused on its own, with its row in its repeat table and no respondent.
+    """
 
     row: int
     respondent: str
@@ -251,6 +255,7 @@ class _Header:
     names: list[str]  # the header cells as written, for messages
     metadata: dict[str, int]  # case-folded metadata name -> column position
     known: dict[str, int]  # notes and the form's stamp: no answers, but ours
+    unknown: list[str]  # headers that are no question of the form
 
 
 def _is_metadata(header: str) -> bool:
@@ -279,7 +284,7 @@ class _HeaderReader:
 
     def read(self, cells: Sequence[RawValue], source: str,
              level: str | None) -> tuple[_Header, list[RowProblem]]:
-        header = _Header({}, [_text(cell) for cell in cells], {}, {})
+        header = _Header({}, [_text(cell) for cell in cells], {}, {}, [])
         problems: list[RowProblem] = []
         for position, name in enumerate(header.names):
             if not name:
@@ -290,9 +295,7 @@ class _HeaderReader:
             elif found is None and _is_metadata(name):
                 header.metadata.setdefault(_metadata_key(name), position)
             elif found is None:
-                problems.append(RowProblem(
-                    source, 1, name, f"`{name}` is not a question of this form: check that "
-                    "the export is of this questionnaire, or delete the column"))
+                header.unknown.append(name)
             elif found in self.ignored:
                 header.known.setdefault(found, position)
             elif self.fields[found].level != level:
@@ -363,6 +366,8 @@ class _Converter:
                         for (questionnaire, item_id, criterion), index in plan.slot_index.items()
                         if questionnaire == questionnaire_id}
         self.fields = {form_field.name: form_field for form_field in form.fields}
+        self.choices = {form_field.name: _choice_index(form_field)
+                        for form_field in form.fields if form_field.choices}
         items = [form_field.item for form_field in form.fields if form_field.item]
         self.items = list({item.id: item for item in items}.values())
         ignored = [row["name"] for row in form.survey if row["type"] == "note"]
@@ -378,28 +383,19 @@ class _Converter:
         if problems:
             raise SubmissionsInvalid(problems)
         submissions = list(self._submissions(main, header))
-        children = self._children(repeat_tables, submissions)
+        children, refused = self._children(repeat_tables, submissions)
         rows: list[LongRow] = []
-        refused: list[RefusedSubmission] = [orphan for orphan in children.pop(None, [])
-                                            if isinstance(orphan, RefusedSubmission)]
         for submission in submissions:
             own = children.get(submission.row, [])
-            problems = [*submission.problems,
-                        *(problem for entry in own if isinstance(entry, _Converted)
-                          for problem in entry.problems)]
+            converted = [*submission.rows, *(row for entry in own for row in entry.rows)]
+            problems = [*submission.problems, *(problem for entry in own
+                                                for problem in entry.problems)]
+            problems = problems or _duplicate_nodes(converted, self.source, submission.row)
             if problems:
                 refused.append(RefusedSubmission(submission.row, submission.respondent,
                                                  tuple(problems)))
-                continue
-            converted = [*submission.rows,
-                         *(row for entry in own if isinstance(entry, _Converted)
-                           for row in entry.rows)]
-            problems = _duplicate_nodes(converted, self.source, submission.row)
-            if problems:
-                refused.append(RefusedSubmission(submission.row, submission.respondent,
-                                                 tuple(problems)))
-                continue
-            rows += self._with_type(converted)
+            else:
+                rows += self._with_type(converted)
         refused.sort(key=lambda entry: entry.row)
         return Conversion(tuple(rows), tuple(refused))
 
@@ -408,15 +404,20 @@ class _Converter:
     def _header(self, table: Table, source: str,
                 level: str | None) -> tuple[_Header, list[RowProblem]]:
         if not table or not any(_text(cell) for cell in table[0]):
-            return _Header({}, [], {}, {}), [RowProblem(source, 1, None, "the first row must be "
-                                                    "the header of the export")]
+            return _Header({}, [], {}, {}, []), [RowProblem(
+                source, 1, None, "the first row must be the header of the export")]
         header, problems = self.headers.read(table[0], source, level)
-        if not header.fields and any(f.level == level and f.item for f in self.form.fields):
+        if not header.fields and not problems and any(
+                form_field.level == level and form_field.item for form_field in self.form.fields):
             # Nothing matched: one message rather than one per column of a foreign file.
             shown = ", ".join(name for name in header.names[:5] if name)
-            problems = [RowProblem(source, 1, None, (
+            problems.append(RowProblem(source, 1, None, (
                 f"no column is a question of the form {self.form.form_id} (the columns start "
-                f"{shown}): give the export of that form's submissions"))]
+                f"{shown}): give the export of that form's submissions")))
+        else:
+            problems += [RowProblem(source, 1, name, (
+                f"`{name}` is not a question of this form: check that the export is of this "
+                "questionnaire, or delete the column")) for name in header.unknown]
         return header, problems
 
     def _repeat_table(self, level: str, repeats: Mapping[str, Table],
@@ -473,9 +474,10 @@ class _Converter:
 
     def _children(self, repeat_tables: Mapping[str, tuple[str, Table, _Header] | None],
                   submissions: list[_Submission]
-                  ) -> dict[int | None, list[_Converted | RefusedSubmission]]:
-        """Each repeat row converted and attached to its submission's row number."""
-        attached: dict[int | None, list[_Converted | RefusedSubmission]] = {}
+                  ) -> tuple[dict[int, list[_Converted]], list[RefusedSubmission]]:
+        """Each repeat row converted, by its submission's row; rows that belong to none."""
+        attached: dict[int, list[_Converted]] = {}
+        orphans: list[RefusedSubmission] = []
         for level, found in repeat_tables.items():
             if found is None:
                 continue
@@ -492,15 +494,14 @@ class _Converter:
                     problem = RowProblem(source, number, header.names[header.metadata[link]],
                                          f"no submission has the {target} `{key}` this row "
                                          "points at: export the tables together")
-                    attached.setdefault(None, []).append(RefusedSubmission(number, "",
-                                                                           (problem,)))
+                    orphans.append(RefusedSubmission(number, "", (problem,)))
                     continue
                 node = self._node(cells, header, source, number, level, parent.respondent)
                 answers = self._answers(cells, header, source, number, parent.respondent,
                                         level, node.node)
                 attached.setdefault(parent.row, []).append(
                     _Converted(node.rows + answers.rows, node.problems + answers.problems))
-        return attached
+        return attached, orphans
 
     # ------------------------------------------------------------------ one row
 
@@ -519,8 +520,8 @@ class _Converter:
         code, column = values.get("framework_id", ("", f"{field_name(level)}_id"))
         title, title_column = values.get("framework_title", ("", f"{field_name(level)}_title"))
         if not _ID.match(code):
-            problems.append(RowProblem(source, row, column, f"`{code}` is not a {level} code: "
-                                       "use letters, digits, '.', '_' or '-'"))
+            problems.append(RowProblem(source, row, column, f"`{code}` cannot be the code of "
+                                       f"this {level}: use letters, digits, '.', '_' or '-'"))
         if not title:
             problems.append(RowProblem(source, row, title_column, f"the {level} needs a title"))
         parts = [f"level={level}"]
@@ -581,7 +582,7 @@ class _Converter:
         if form_field is None or not text:
             return ""
         if form_field.choices:
-            codes = _choice_codes(form_field, text)
+            codes = self.choices[name].get(_folded(text), [])
             if len(codes) != 1:
                 listing = ", ".join(codes or [choice.name for choice in form_field.choices])
                 problems.append(RowProblem(source, row, column, (
@@ -596,7 +597,9 @@ class _Converter:
         if parsed.error is not None:
             problems.append(RowProblem(source, row, column, parsed.error))
             return ""
-        return _number_text(parsed.value)
+        # A choice keeps its code as the form stores it (yes/no stay words); other answers
+        # are written in the engine's normal form (a date without its time, a trimmed text).
+        return text if form_field.choices else _number_text(parsed.value)
 
     def _with_type(self, rows: list[LongRow]) -> list[LongRow]:
         """The respondent's organisation type on each of their rows (organization_type)."""
@@ -624,14 +627,15 @@ def _at(cells: Sequence[RawValue], position: int | None) -> RawValue:
     return cells[position] if position is not None and position < len(cells) else None
 
 
-def _choice_codes(form_field: FormField, text: str) -> list[str]:
-    """The code a choice is written as, or the codes whose label (any language) it is."""
-    folded = _folded(text)
+def _choice_index(form_field: FormField) -> dict[str, list[str]]:
+    """Folded code or label -> the codes it may mean: a code is itself, a label (in any
+    language) is every option that carries it, so that a shared label is caught."""
+    index: dict[str, list[str]] = {}
     for choice in form_field.choices:
-        if folded == _folded(choice.name):
-            return [choice.name]
-    return [choice.name for choice in form_field.choices
-            if any(folded == _folded(label) for label in choice.label.values())]
+        for label in dict.fromkeys(_folded(text) for text in choice.label.values()):
+            index.setdefault(label, []).append(choice.name)
+    index.update({_folded(choice.name): [choice.name] for choice in form_field.choices})
+    return index
 
 
 def _number_text(value: int | float | str | None) -> str:

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from instruments.schema import Stage
 from reports import charts
+from reports.answers import Quote
 from reports.blocks import (
     Block,
     Cell,
     Chart,
-    Facts,
     Heading,
-    Items,
     Paragraph,
     Row,
     Section,
@@ -161,6 +160,10 @@ def _stage_text(ctx: Context, stage: Stage) -> str:
 
 
 def _component(ctx: Context, result: StageResult) -> list[Block]:
+    """A component's record: both stages, the descriptors reached and next, what was written.
+
+    One table per component, label beside content (annex IX Q.1 and part 3).
+    """
     t = ctx.t
     node = ctx.labels.nodes.get(result.node)
     stages = {stage.stage: stage for stage in node.stages} if node else {}
@@ -170,31 +173,29 @@ def _component(ctx: Context, result: StageResult) -> list[Block]:
             return Cell(t("stages.not_assessed"), style="missing")
         return Cell(_stage_text(ctx, stages[stage]) if stage in stages else str(stage))
 
-    content: list[Block] = [
-        ctx.node_heading(3, result.node),
-        Facts((
-            (t("stages.self"), stage_cell(result.self_stage)),
-            (t("stages.validated"), stage_cell(result.validated_stage)),
-            (t("stages.difference"), Cell(t.signed(result.difference, 0))),
-        )),
+    rows = [
+        (t("stages.self"), stage_cell(result.self_stage)),
+        (t("stages.validated"), stage_cell(result.validated_stage)),
+        (t("stages.difference"), Cell(t.signed(result.difference, 0))),
     ]
     reached = result.validated_stage if result.validated_stage is not None else result.self_stage
     if reached is not None and reached in stages:
-        content += [Heading(4, t("stages.reached")),
-                    Paragraph(f"{_stage_text(ctx, stages[reached])}. "
-                              f"{t.local(stages[reached].descriptor)}")]
         following = stages.get(reached + 1)
-        content.append(Heading(4, t("stages.next")))
-        content.append(Paragraph(
-            f"{_stage_text(ctx, following)}. {t.local(following.descriptor)}" if following
-            else t("stages.top")
-        ))
+        rows += [
+            (t("stages.reached"), Cell(f"{_stage_text(ctx, stages[reached])}. "
+                                       f"{t.local(stages[reached].descriptor)}")),
+            (t("stages.next"), Cell(f"{_stage_text(ctx, following)}. "
+                                    f"{t.local(following.descriptor)}" if following
+                                    else t("stages.top"))),
+        ]
     index = ctx.index
-    content.append(ctx.quotes(t("stages.rationale"), index.quotes(("rationale",), result.node),
-                              empty=t("not_recorded")))
-    evidence = [line.strip(" -•\t") for quote in index.quotes(("evidence_note",), result.node)
-                for line in quote.text.splitlines() if line.strip(" -•\t")]
-    content.append(Items(t("stages.evidence"), tuple(evidence), empty=t("not_recorded")))
+    evidence = ["• " + document for quote in index.quotes(("evidence_note",), result.node)
+                for document in evidence_lines(quote.text)]
+    rows += [
+        (t("stages.rationale"), _written(ctx, index.quotes(("rationale",), result.node))),
+        (t("stages.evidence"), Cell("\n".join(evidence)) if evidence
+         else Cell(t("not_recorded"), style="missing")),
+    ]
     self_roles = ("focal_point", "coordinator", "working_group")
     for title, roles, questionnaire_roles in (
         (t("stages.comments"), ("comment",), self_roles),
@@ -203,29 +204,45 @@ def _component(ctx: Context, result: StageResult) -> list[Block]:
     ):
         found = index.quotes(roles, result.node, questionnaire_roles)
         if found:
-            content.append(ctx.quotes(title, found))
+            rows.append((title, _written(ctx, found)))
     activities = _activities(ctx, result)
-    if activities:
-        content.append(activities)
-    return content
+    if activities is not None:
+        rows.append((t("stages.activities"), activities))
+    return [
+        ctx.node_heading(3, result.node),
+        Table(("", ""), tuple(Row((Cell(label), cell)) for label, cell in rows),
+              widths=("27%", "73%"), style="record"),
+    ]
 
 
-def _activities(ctx: Context, result: StageResult) -> Items | None:
-    """Each supporting activity rated, with the rating in words (JIU Q.2, scale 1-3)."""
+def evidence_lines(text: str) -> list[str]:
+    """An evidence note as a list of documents: one per line, bullets and dashes dropped."""
+    return [line.strip(" -•\t") for line in text.splitlines() if line.strip(" -•\t")]
+
+
+def _written(ctx: Context, quotes: list[Quote]) -> Cell:
+    """Answers written by respondents, one per line, each with who wrote it."""
+    if not quotes:
+        return Cell(ctx.t("not_recorded"), style="missing")
+    return Cell("\n".join(f"{quote.text} ({ctx.who(quote)})" for quote in quotes))
+
+
+def _activities(ctx: Context, result: StageResult) -> Cell | None:
+    """The count at each rating, then each activity rated (JIU Q.2, scale 1-3)."""
     if not result.activities.rated:
         return None
     labels = ctx.labels
     items = {item.id: item for q in labels.instrument.questionnaires for item in q.items
              if item.role == "activity"}
-    entries = []
-    for rated in result.activities.rated:
-        item = items.get(rated.item)
-        text = ctx.t.local(item.text) if item else rated.item
-        words = labels.option_label(item, rated.rating) if item else str(rated.rating)
-        entries.append(f"{text}: {words}")
     scale_item = items.get(result.activities.rated[0].item)
     counts = " · ".join(
         f"{labels.option_label(scale_item, count.code) if scale_item else count.code}: "
         f"{count.count}" for count in result.activities.counts
     )
-    return Items(f"{ctx.t('stages.activities')} ({counts})", tuple(entries))
+    entries = []
+    for rated in result.activities.rated:
+        item = items.get(rated.item)
+        text = ctx.t.local(item.text) if item else rated.item
+        words = labels.option_label(item, rated.rating) if item else str(rated.rating)
+        entries.append(f"• {text}: {words}")
+    return Cell("\n".join([counts, *entries]))

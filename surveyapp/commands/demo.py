@@ -1,8 +1,9 @@
-"""``surveyapp demo``: demonstration units and one account per role."""
+"""``surveyapp demo``: demonstration units, one account per role, and demo cycles."""
 
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from surveyapp.extensions import db
@@ -12,9 +13,9 @@ from surveyapp.services.demo import seed_demo, seed_demo_cycles
 @click.command("demo")
 @with_appcontext
 def command() -> None:
-    """Create the demo units and accounts (safe to repeat) and print their logins."""
+    """Create the demo units, accounts and cycles (safe to repeat); print logins and links."""
     logins = seed_demo()
-    cycles = seed_demo_cycles()
+    cycles = seed_demo_cycles(current_app.config["SECRET_KEY"])
     db.session.commit()
     rows = [("email", "password", "role", "unit")] + [
         (login.email, login.password, login.role.value, login.unit_code) for login in logins
@@ -24,9 +25,9 @@ def command() -> None:
     for row in rows:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         click.echo(("  " + "  ".join(cells)).rstrip())
-    for cycle in cycles.created:
-        click.echo(f"Demo cycle opened: {cycle.title} (/cycles/{cycle.id})")
-    if cycles.invitation_paths:
-        click.echo("Partner invitation links of the CCPM demo cycle (shown only now):")
-        for path in cycles.invitation_paths:
-            click.echo(f"  {path}")
+    click.echo("Demo cycles:")
+    for cycle in cycles.cycles:
+        click.echo(f"  /cycles/{cycle.id}  {cycle.state.label.lower():<9}  {cycle.title}")
+    click.echo("Partner links of the CCPM demo cycle (open one in a private window):")
+    for path in cycles.invitation_paths:
+        click.echo(f"  {path}")

@@ -43,6 +43,7 @@ from surveyapp.services.answers import Completion, completion_by_response
 from surveyapp.services.audit import Actor
 from surveyapp.services.carry_forward import carry_forward
 from surveyapp.services.cycles import (
+    CARRY_FORWARD_STATES,
     PEOPLE_STATES,
     UNIT_ROLE_FOR,
     CycleDraft,
@@ -156,7 +157,7 @@ def _fill_new_cycle_choices(form: NewCycleForm, units: list[Unit]) -> None:
     form.validator_ids.choices = _person_choices(units, ParticipantRole.validator)
     earlier = db.session.scalars(
         select(Cycle).where(Cycle.unit_id.in_([unit.id for unit in units]),
-                            Cycle.state.in_((CycleState.validated, CycleState.closed)))
+                            Cycle.state.in_(CARRY_FORWARD_STATES))
         .order_by(Cycle.period_end.desc())
     )
     form.previous_cycle.choices = [SelectChoice(0, "No: start with empty answers")] + [
@@ -268,7 +269,7 @@ def detail(cycle_id: int) -> str:
     return render_template(
         "cycles/detail.html", cycle=cycle, access=access, instrument=instrument, rows=rows,
         my_rows=[row for row in rows if row.response.respondent_id == user.id],
-        transitions=transitions, state_form=StateForm(), summary=summary,
+        transitions=transitions, summary=summary,
         partner_types=partner_types, links=_links(cycle, access),
         participants=sorted(cycle.participants, key=lambda p: (p.role, p.user.display_name)),
         answered_by_focal_points=bool(focal_point_questionnaires(instrument)),
@@ -309,7 +310,7 @@ def _people_page(cycle: Cycle, access: CycleAccess, *, error: str | None = None,
     forms = {role: _person_form(cycle, role) for role in ParticipantRole}
     return render_template(
         "cycles/people.html", cycle=cycle, access=access, forms=forms,
-        remove_form=RemovePersonForm(), error=error, people_states=PEOPLE_STATES,
+        error=error, people_states=PEOPLE_STATES,
         participants={role: sorted((p for p in cycle.participants if p.role is role),
                                    key=lambda p: p.user.display_name)
                       for role in ParticipantRole},
@@ -395,7 +396,7 @@ def _framework_page(cycle: Cycle, access: CycleAccess, form: FrameworkNodeForm |
         "cycles/framework.html", cycle=cycle, access=access,
         framework=instrument_of(cycle).framework,
         form=_framework_choices(cycle, form or FrameworkNodeForm()),
-        remove_form=RemoveNodeForm(), error=error, editable=cycle.state is CycleState.draft,
+        error=error, editable=cycle.state is CycleState.draft,
         children={code: [n for n in cycle.framework_nodes if n.parent_code == code]
                   for code in [None, *(n.code for n in cycle.framework_nodes)]},
     ), status

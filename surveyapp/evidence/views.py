@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from flask import (
     Blueprint,
@@ -145,6 +146,17 @@ def _target_answer(cycle: Cycle, access: CycleAccess, form: TargetForm, user: Us
         abort(400, description=str(refused))
 
 
+def _require_editor(access: CycleAccess) -> None:
+    """Refuse at once anyone who cannot be answering in this cycle now (the 403 page)."""
+    require(access.is_focal_point and access.cycle.state in EDITING_STATES, NOT_YOURS)
+
+
+def _uploaded(form: UploadForm | VersionForm) -> tuple[BinaryIO, str | None]:
+    """The upload's stream and name; no file chosen reads as an empty, unnamed one."""
+    chosen = form.file.data
+    return (chosen.stream, chosen.filename) if chosen else (io.BytesIO(), None)
+
+
 def _finish(cycle: Cycle, target: str | None, done: str) -> WerkzeugResponse:
     db.session.commit()
     flash(done, "success")
@@ -166,16 +178,15 @@ def _refuse(cycle: Cycle, target: str | None, message: str) -> WerkzeugResponse:
 def upload(cycle_id: int) -> WerkzeugResponse:
     user = signed_in_user()
     cycle, access = load_cycle_for(user, cycle_id)
+    _require_editor(access)
     form = UploadForm()
     if not form.validate():
         return _refuse(cycle, form.next.data, _form_problem(form))
     answer = _target_answer(cycle, access, form, user)
-    upload_file = form.file.data
+    stream, filename = _uploaded(form)
     try:
-        evidence = add_file(
-            cycle, answer, upload_file.stream if upload_file else io.BytesIO(),
-            upload_file.filename if upload_file else None, form.description.data,
-            form.document_date.data, Actor.of(user))
+        evidence = add_file(cycle, answer, stream, filename, form.description.data,
+                            form.document_date.data, Actor.of(user))
     except ServiceError as refused:
         return _refuse(cycle, form.next.data, str(refused))
     return _finish(cycle, form.next.data, f"“{evidence.original_name}” is attached.")
@@ -186,6 +197,7 @@ def upload(cycle_id: int) -> WerkzeugResponse:
 def link(cycle_id: int) -> WerkzeugResponse:
     user = signed_in_user()
     cycle, access = load_cycle_for(user, cycle_id)
+    _require_editor(access)
     form = LinkForm()
     if not form.validate():
         return _refuse(cycle, form.next.data, _form_problem(form))
@@ -203,6 +215,7 @@ def link(cycle_id: int) -> WerkzeugResponse:
 def attach_existing(cycle_id: int) -> WerkzeugResponse:
     user = signed_in_user()
     cycle, access = load_cycle_for(user, cycle_id)
+    _require_editor(access)
     form = AttachForm()
     if not form.validate():
         return _refuse(cycle, form.next.data, _form_problem(form))
@@ -222,6 +235,7 @@ def _evidence_and_answer(evidence_id: int, form: TargetForm
     """For routes acting on one evidence row for one answer the user may edit."""
     user = signed_in_user()
     evidence, cycle, access = _load_evidence(evidence_id)
+    _require_editor(access)
     if not form.validate() or not form.answer_id.data:
         abort(400, description="The form does not say which question this is about. Reload "
                                "the page and try again.")
@@ -258,16 +272,15 @@ def confirm_carried(evidence_id: int) -> WerkzeugResponse:
 def version(evidence_id: int) -> WerkzeugResponse:
     user = signed_in_user()
     evidence, cycle, access = _load_evidence(evidence_id)
-    require(access.is_focal_point and cycle.state in EDITING_STATES, NOT_YOURS)
+    _require_editor(access)
     form = VersionForm()
     if not form.validate():
         return _refuse(cycle, form.next.data, _form_problem(form))
-    upload_file = form.file.data
+    stream, filename = _uploaded(form)
     try:
-        newer = new_version(
-            evidence, upload_file.stream if upload_file else io.BytesIO(),
-            upload_file.filename if upload_file else None, Actor.of(user),
-            description=form.description.data, document_date=form.document_date.data)
+        newer = new_version(evidence, stream, filename, Actor.of(user),
+                            description=form.description.data,
+                            document_date=form.document_date.data)
     except ServiceError as refused:
         return _refuse(cycle, form.next.data, str(refused))
     return _finish(cycle, form.next.data,

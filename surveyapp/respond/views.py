@@ -50,7 +50,6 @@ from surveyapp.services.invitations import (
     response_for_invitation,
 )
 from surveyapp.services.questionnaire import (
-    QUESTION_TYPES,
     Layout,
     Page,
     PageForm,
@@ -179,10 +178,6 @@ class SlotView:
     @property
     def criteria(self) -> list[tuple[RubricCriterion, Any]]:
         return [(c, self.form[self.slot.part(c.id)]) for c in self.question.item.criteria]
-
-    @property
-    def is_choice(self) -> bool:
-        return QUESTION_TYPES[self.question.type].is_choice
 
     @property
     def relevance_json(self) -> dict[str, Any] | None:
@@ -403,10 +398,10 @@ def _raw_from_json(slot: Slot, parts: Any) -> RawAnswer:
 
 
 def _slot_by_key(layout: Layout, key: str) -> Slot:
-    number = layout.page_of(key)
-    if number is None:
+    slot = layout.slot_by_key(key)
+    if slot is None:
         raise PayloadError(f"{key}: no such question in this questionnaire")
-    return next(slot for slot in layout.pages[number - 1].slots if slot.key == key)
+    return slot
 
 
 def _autosave(who: Respondent) -> tuple[WerkzeugResponse, int]:
@@ -480,6 +475,11 @@ def _render_review(who: Respondent, *, error: str | None = None, status: int = 2
 
 
 def _first_page_needing_work(who: Respondent) -> str:
+    """The first page with something to answer; for a returned response, the first
+    returned item; the review page when nothing is left."""
+    if who.editable:
+        first = next(slot for slot in who.layout.slots if slot.key in who.editable)
+        return who.url("page", number=who.layout.page_of(first.key)) + f"#q-{first.key}"
     statuses = slot_statuses(who.layout, answers_by_slot(who.response))
     waiting = next((status.page for status in statuses
                     if status.problem and who.may_change(status.slot)), None)

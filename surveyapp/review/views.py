@@ -165,9 +165,9 @@ def decision(response_id: int, item_id: str) -> WerkzeugResponse | tuple[str, in
                form.validated_value(page), form.evidence_marks(page), user,
                expected_round=form.expected_round.data)
     except ReviewConflict as conflict:
-        db.session.rollback()
-        fresh = _load_item(db.session.get(Response, response_id) or response, item_id, node)
-        return _render_item(fresh, access, error=str(conflict), status=409)
+        db.session.rollback()  # then show the item as it now is, with the winning decision
+        return _render_item(_load_item(response, item_id, node), access, error=str(conflict),
+                            status=409)
     except ServiceError as refused:
         db.session.rollback()
         return _render_item(_load_item(response, item_id, node), access, form=form,

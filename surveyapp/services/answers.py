@@ -32,6 +32,7 @@ from surveyapp.models import (
 )
 from surveyapp.models.base import now_utc
 from surveyapp.services import ServiceError
+from surveyapp.services.access import REVIEW_STATES
 from surveyapp.services.audit import Actor, record
 from surveyapp.services.cycles import change_state, focal_points_done
 from surveyapp.services.evidence import evidence_for_answers
@@ -52,10 +53,7 @@ from surveyapp.services.questionnaire import (
     slot_key,
     slot_relevance,
 )
-from surveyapp.services.reviews import instrument_of, returned_items, review_units
-
-#: Cycle states in which a returned response's returned items may be corrected.
-CORRECTION_STATES = frozenset({CycleState.submitted, CycleState.in_review})
+from surveyapp.services.reviews import returned_items, review_units
 
 
 @dataclass(frozen=True)
@@ -118,7 +116,8 @@ def editable_keys(response: Response, layout: Layout) -> frozenset[str] | None:
         return None
     if response.state is not ResponseState.returned:
         return frozenset()
-    units = review_units(instrument_of(response.cycle), response.questionnaire)
+    units = review_units(loaded_instrument(response.cycle.instrument_version),
+                         response.questionnaire)
     keys: set[str] = set()
     for item_id, framework_node in returned_items(response):
         unit = units.get(item_id)
@@ -139,7 +138,7 @@ def locked_reason(response: Response) -> str | None:
             return "This cycle has not been opened for answers yet."
         return "Answering is closed for this cycle."
     if response.state is ResponseState.returned:
-        return None if state in CORRECTION_STATES else "This cycle is no longer in review."
+        return None if state in REVIEW_STATES else "This cycle is no longer in review."
     return (
         "These answers have been submitted and are locked; only the items a validator "
         "returns can change again."
@@ -235,8 +234,8 @@ def save_answer(
     layout = layout or layout_for(response)
     slot = layout.slot(item_id, framework_node)
     if slot is None:
-        raise ServiceError(f"This questionnaire has no question “{item_id}” "
-                           f"{'for ' + framework_node if framework_node else ''}".strip() + ".")
+        where = f" for {framework_node}" if framework_node else ""
+        raise ServiceError(f"This questionnaire has no question “{item_id}”{where}.")
     reason = locked_reason(response)
     if reason:
         raise ServiceError(reason)

@@ -160,18 +160,6 @@ def create_cycle(draft: CycleDraft, actor: Actor) -> Cycle:
     return cycle
 
 
-def carry_forward_sources(unit: Unit, version: InstrumentVersion | None = None) -> list[Cycle]:
-    """Earlier cycles of the unit that may seed a new one (same instrument when given)."""
-    query = (
-        select(Cycle).join(Cycle.instrument_version)
-        .where(Cycle.unit_id == unit.id, Cycle.state.in_(CARRY_FORWARD_STATES))
-        .order_by(Cycle.period_end.desc(), Cycle.id.desc())
-    )
-    if version is not None:
-        query = query.where(InstrumentVersion.key == version.key)
-    return list(db.session.scalars(query))
-
-
 # --------------------------------------------------------------------------- people
 
 

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from surveyapp.extensions import db
-from surveyapp.models import Cycle, CycleState, ParticipantRole, Role, Unit, UnitKind
-from surveyapp.services.audit import Actor
+from surveyapp.models import (
+    Cycle,
+    CycleState,
+    InstrumentVersion,
+    Invitation,
+    ParticipantRole,
+    Role,
+    Unit,
+    UnitKind,
+    User,
+)
+from surveyapp.services.audit import Actor, record
 from surveyapp.services.cycles import (
     CycleDraft,
     NodeDraft,
@@ -19,7 +32,7 @@ from surveyapp.services.cycles import (
     create_cycle,
 )
 from surveyapp.services.instrument_versions import ensure_bundled_versions
-from surveyapp.services.invitations import create_invitations
+from surveyapp.services.invitations import expiry_moment, token_hash
 from surveyapp.services.units import create_unit, find_unit_by_code, grant_role
 from surveyapp.services.users import create_user, find_user_by_email, set_password
 
@@ -59,11 +72,6 @@ DEMO_USERS: tuple[tuple[str, str, tuple[tuple[Role, str], ...]], ...] = (
         ((Role.focal_point, "CAR-HEALTH"),),
     ),
     ("focal.undp@example.org", "Demo UNDP RBM focal point", ((Role.focal_point, "UNDP"),)),
-    (
-        "cpas.wg@example.org",
-        "Demo MINUSCA CPAS working group member",
-        ((Role.focal_point, "MINUSCA"),),
-    ),
     ("validator@example.org", "Demo validator", ((Role.validator, "UN"),)),
     ("viewer@example.org", "Demo viewer", ((Role.viewer, "CAR"), (Role.viewer, "MINUSCA"))),
 )
@@ -102,14 +110,16 @@ def seed_demo() -> list[DemoLogin]:
     return logins
 
 
-#: Demo cycles: (unit, instrument key, title, coordinator, focal points, validators).
+#: Demo cycles: (unit, instrument key, title, coordinator, focal points, validators). A cycle
+#: with focal points is opened; the CPAS one stays a draft with its results framework, for
+#: the planning officer to assign a working group and open it.
 DEMO_CYCLES: tuple[tuple[str, str, str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("CAR-HEALTH", "ccpm", "Health cluster coordination performance (demo)",
      "coordinator@example.org", ("focal.health@example.org",), ()),
     ("UNDP", "jiu-rbm", "UNDP results-based management self-assessment (demo)",
      "admin@example.org", ("focal.undp@example.org",), ("validator@example.org",)),
     ("MINUSCA", "cpas-red", "MINUSCA RED analysis of the results framework (demo)",
-     "planning@example.org", ("cpas.wg@example.org",), ()),
+     "planning@example.org", (), ()),
 )
 #: The small CPAS results framework of the demo mission: (level, code, title, parent, section).
 DEMO_FRAMEWORK: tuple[tuple[str, str, str, str | None, str | None], ...] = (
@@ -124,52 +134,84 @@ DEMO_PARTNER_LINKS = 3
 
 @dataclass(frozen=True)
 class DemoCycles:
-    """Demo cycles created by this run, and the partner links made for them (paths)."""
+    """The demo cycles, and the paths of the CCPM demo cycle's partner links."""
 
-    created: list[Cycle]
+    cycles: list[Cycle]
     invitation_paths: list[str]
 
 
-def seed_demo_cycles(today: date | None = None) -> DemoCycles:
-    """Register the bundled instruments and open one demo cycle per framework, once.
+def demo_token(secret_key: str, cycle: Cycle, number: int) -> str:
+    """A demo partner link's token: derived from the site's secret key, so every run of the
+    demo can print the same working links (a real link's token is random and shown once)."""
+    digest = hmac.new(secret_key.encode(), f"surveyapp-demo-partner:{cycle.id}:{number}".encode(),
+                      hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
-    Run after :func:`seed_demo`. A cycle that exists already (same unit and title) is left
-    alone; partner links are made only with a new CCPM cycle, since a link's token can be
-    shown only when it is made.
+
+def _demo_invitations(cycle: Cycle, secret_key: str, actor: Actor) -> list[str]:
+    """The demo partner links of ``cycle``, made the first time."""
+    tokens = [demo_token(secret_key, cycle, n) for n in range(1, DEMO_PARTNER_LINKS + 1)]
+    known = set(db.session.scalars(select(Invitation.token_hash).where(
+        Invitation.cycle_id == cycle.id)))
+    missing = [token for token in tokens if token_hash(token) not in known]
+    for token in missing:
+        db.session.add(Invitation(
+            cycle_id=cycle.id, questionnaire="partner", token_hash=token_hash(token),
+            language="en", expires_at=expiry_moment(cycle.due_on or date.today()),
+            created_by_id=actor.user_id))
+    if missing:
+        db.session.flush()
+        record(actor, "invitations.created", "cycle", cycle.id, unit_id=cycle.unit_id,
+               cycle_id=cycle.id, after={"questionnaire": "partner", "demo": len(missing)})
+    return [f"/i/{token}/" for token in tokens]
+
+
+def _demo_cycle(unit: Unit, key: str, title: str, versions: dict[str, InstrumentVersion],
+                owner: User, people: dict[ParticipantRole, tuple[str, ...]], today: date
+                ) -> Cycle:
+    """Create one demo cycle with its people (and, for CPAS, its results framework)."""
+    actor = Actor.of(owner)
+    cycle = create_cycle(CycleDraft(
+        unit=unit, version=versions[key], title=title,
+        period_start=date(today.year - 1, 1, 1), period_end=date(today.year - 1, 12, 31),
+        due_on=today + timedelta(days=30), review_due_on=today + timedelta(days=60),
+        anonymous=key == "ccpm",
+    ), actor)
+    for role, emails in people.items():
+        for email in emails:
+            person = find_user_by_email(email)
+            assert person is not None, "run seed_demo first"
+            add_participant(cycle, person, role, actor)
+    if key == "cpas-red":
+        for level, code, node_title, parent, section in DEMO_FRAMEWORK:
+            add_framework_node(cycle, NodeDraft(level, code, node_title, parent, section), actor)
+    if people[ParticipantRole.focal_point]:
+        change_state(cycle, CycleState.open, actor)
+    return cycle
+
+
+def seed_demo_cycles(secret_key: str, today: date | None = None) -> DemoCycles:
+    """Register the bundled instruments and make one demo cycle per framework, once.
+
+    Run after :func:`seed_demo`. A demo cycle that exists already (same unit and title) is
+    left as it is, so running the demo again changes nothing and prints the same links.
     """
     today = today or date.today()
     versions = {version.key: version for version in ensure_bundled_versions()}
-    created: list[Cycle] = []
+    cycles: list[Cycle] = []
     paths: list[str] = []
     for unit_code, key, title, coordinator, focal_points, validators in DEMO_CYCLES:
         unit = find_unit_by_code(unit_code)
         owner = find_user_by_email(coordinator)
         assert unit is not None and owner is not None, "run seed_demo first"
-        if db.session.scalar(select(Cycle.id).where(Cycle.unit_id == unit.id,
-                                                    Cycle.title == title)):
-            continue
-        actor = Actor.of(owner)
-        cycle = create_cycle(CycleDraft(
-            unit=unit, version=versions[key], title=title,
-            period_start=date(today.year - 1, 1, 1), period_end=date(today.year - 1, 12, 31),
-            due_on=today + timedelta(days=30), review_due_on=today + timedelta(days=60),
-            anonymous=key == "ccpm",
-        ), actor)
-        for role, emails in ((ParticipantRole.focal_point, focal_points),
-                             (ParticipantRole.validator, validators)):
-            for email in emails:
-                person = find_user_by_email(email)
-                assert person is not None
-                add_participant(cycle, person, role, actor)
-        if key == "cpas-red":
-            for level, code, node_title, parent, section in DEMO_FRAMEWORK:
-                add_framework_node(cycle, NodeDraft(level, code, node_title, parent, section),
-                                   actor)
-        change_state(cycle, CycleState.open, actor)
+        cycle = db.session.scalar(select(Cycle).where(Cycle.unit_id == unit.id,
+                                                      Cycle.title == title))
+        if cycle is None:
+            cycle = _demo_cycle(unit, key, title, versions, owner, {
+                ParticipantRole.focal_point: focal_points,
+                ParticipantRole.validator: validators,
+            }, today)
         if key == "ccpm":
-            links = create_invitations(cycle, "partner", count=DEMO_PARTNER_LINKS,
-                                       language="en", expires_on=cycle.due_on or today,
-                                       actor=actor)
-            paths.extend(f"/i/{token}/" for _invitation, token in links)
-        created.append(cycle)
-    return DemoCycles(created, paths)
+            paths = _demo_invitations(cycle, secret_key, Actor.of(owner))
+        cycles.append(cycle)
+    return DemoCycles(cycles, paths)

@@ -7,8 +7,9 @@ version of a document is a new row that ``supersedes`` the old one, which is kep
 file, for the items and reviews that still refer to it.
 
 Who may change evidence: the respondent of the response, while the cycle is open and the
-response is a draft, or returned (then only for the items the validator returned). Views
-check the person's roles with ``services.access``; the functions here check the rest.
+response is a draft, or while the cycle is in review and the response was returned (then
+only for the items the validator returned). Views check the person's roles with
+``services.access``; the functions here check the rest.
 """
 
 from __future__ import annotations
@@ -180,7 +181,7 @@ def answer_for_item(response: Response, item_id: str, framework_node: str, actor
 
     :raises ServiceError: the questionnaire asks no such item (for that framework node).
     """
-    from surveyapp.services.answers import layout_for  # see editable_by
+    from surveyapp.services.answers import layout_for  # see change_refused
 
     framework_node = framework_node.strip()
     if layout_for(response).slot(item_id, framework_node) is None:

@@ -207,11 +207,13 @@ class Layout:
     pages: tuple[Page, ...]
     framework: tuple[FrameworkEntry, ...] = ()
     _page_of_slot: dict[str, int] = field(default_factory=dict, compare=False)
+    _slot_by_key: dict[str, Slot] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         for page in self.pages:
             for slot in page.slots:
                 self._page_of_slot[slot.key] = page.number
+                self._slot_by_key[slot.key] = slot
 
     @property
     def slots(self) -> Iterable[Slot]:
@@ -224,12 +226,11 @@ class Layout:
     def page_of(self, slot_key: str) -> int | None:
         return self._page_of_slot.get(slot_key)
 
+    def slot_by_key(self, key: str) -> Slot | None:
+        return self._slot_by_key.get(key)
+
     def slot(self, item_id: str, framework_node: str = "") -> Slot | None:
-        key = slot_key(item_id, framework_node)
-        number = self._page_of_slot.get(key)
-        if number is None:
-            return None
-        return next(slot for slot in self.pages[number - 1].slots if slot.key == key)
+        return self._slot_by_key.get(slot_key(item_id, framework_node))
 
 
 def _page_node_finder(instrument: Instrument) -> Callable[[str | None], Node | None]:
@@ -619,18 +620,16 @@ class QuestionType:
     make_field: Callable[[Question, str, dict[str, Any]], UnboundField] | None
     parse: Callable[[Question, str], Any] | None
     display: Callable[[Question, Any, str], str]
-    #: A group of radio buttons (a fieldset with a legend) rather than one text box.
-    is_choice: bool = False
 
 
 QUESTION_TYPES: dict[str, QuestionType] = {
-    "single_choice": QuestionType(_choice_field, _parse_code, _show_code, is_choice=True),
-    "stage": QuestionType(_stage_field, _parse_stage, _show_stage, is_choice=True),
-    "yes_no": QuestionType(_yes_no_field, _parse_yes_no, _show_yes_no, is_choice=True),
+    "single_choice": QuestionType(_choice_field, _parse_code, _show_code),
+    "stage": QuestionType(_stage_field, _parse_stage, _show_stage),
+    "yes_no": QuestionType(_yes_no_field, _parse_yes_no, _show_yes_no),
     "number": QuestionType(_number_field, _parse_number, _show_number),
     "text": QuestionType(_text_field, _parse_text, _show_text),
     "date": QuestionType(_date_field, _parse_date, _show_text),
-    "rubric": QuestionType(None, None, _show_rubric, is_choice=True),
+    "rubric": QuestionType(None, None, _show_rubric),
 }
 
 

@@ -15,17 +15,21 @@ import datetime as dt
 import io
 import random
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+from xml.etree import ElementTree
 
 from openpyxl import Workbook
+from pyxform.xls2xform import convert
 
 from instruments.expressions import evaluate, parse_expression
-from instruments.schema import Instrument, Item
+from instruments.schema import Instrument, Item, Node, Option, Stage
 from instruments.xlsform import XLSForm, field_name
 
 Cell = str | int | float | None
+_XFORMS = "{http://www.w3.org/2002/xforms}"
+_TEMPLATE = "{http://openrosa.org/javarosa}template"
 #: Awkward texts: separators, quotes, line breaks, accents and formula-like starts.
 TEXTS = (
     "Weekly meetings; minutes shared by email",
@@ -84,7 +88,7 @@ def make_answers(instrument: Instrument, questionnaire_id: str, count: int,
     return respondents
 
 
-def _nodes(instrument: Instrument) -> list:  # type: ignore[type-arg]
+def _nodes(instrument: Instrument) -> list[Node]:
     pending, found = list(instrument.nodes), []
     while pending:
         node = pending.pop()
@@ -93,8 +97,8 @@ def _nodes(instrument: Instrument) -> list:  # type: ignore[type-arg]
     return found
 
 
-def _value(item: Item, scales: dict, stages: dict, rng: random.Random,  # type: ignore[type-arg]
-           blank_rate: float) -> str:
+def _value(item: Item, scales: Mapping[str, tuple[Option, ...]],
+           stages: Mapping[str, tuple[Stage, ...]], rng: random.Random, blank_rate: float) -> str:
     if not item.required and rng.random() < blank_rate:
         return ""
     if item.type == "single_choice":
@@ -192,23 +196,30 @@ class ExportStyle:
 
 
 def _paths(form: XLSForm, separator: str, prefixed: bool) -> dict[str, tuple[str, str | None]]:
-    """Each data field's header and the repeat (if any) that holds it."""
+    """Each data field's header and the repeat (if any) that holds it.
+
+    Read from the XForm that pyxform makes of the written workbook, as a server would: the
+    primary instance's elements below the root, groups and repeats as path steps. Notes
+    hold no answer and are left out, as Kobo leaves them out; so is ``meta``.
+    """
+    xform = convert(io.BytesIO(form.workbook_bytes()), file_type=".xlsx").xform
+    root = ElementTree.fromstring(xform)
+    data = next(root.iter(f"{_XFORMS}instance"))[0]
+    notes = {row["name"] for row in form.survey if row["type"] == "note"}
     found: dict[str, tuple[str, str | None]] = {}
-    groups: list[str] = []
-    repeat: str | None = None
-    for row in form.survey:
-        kind = row["type"]
-        if kind.startswith("begin_"):
-            groups.append(row["name"])
-            if kind == "begin_repeat":
-                repeat = row["name"]
-        elif kind.startswith("end_"):
-            if kind == "end_repeat":
-                repeat = None
-            groups.pop()
-        elif kind not in ("note",):
-            header = separator.join([*groups, row["name"]]) if prefixed else row["name"]
-            found[row["name"]] = (header, repeat)
+
+    def walk(element: ElementTree.Element, path: list[str], repeat: str | None) -> None:
+        for child in element:
+            name = child.tag.removeprefix(_XFORMS)
+            if name in found or name in notes or (not path and name == "meta"):
+                continue  # a repeat's template and its first instance are both written
+            if len(child):
+                inner = name if _TEMPLATE in child.attrib else repeat
+                walk(child, [*path, name], inner)
+            else:
+                found[name] = (separator.join([*path, name]) if prefixed else name, repeat)
+
+    walk(data, [], None)
     return found
 
 

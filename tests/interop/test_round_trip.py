@@ -28,6 +28,7 @@ from tests.interop.conftest import Convert
 from tests.interop.kobo import (
     ExportStyle,
     Respondent,
+    Server,
     csv_bytes,
     long_csv,
     long_rows,
@@ -110,12 +111,12 @@ def test_ccpm_scores_the_same_through_a_kobo_export(
     ("kobo", "/", "csv"), ("odk", "-", "csv"), ("kobo", "/", "xlsx"), ("odk", "-", "zip"),
 ])
 def test_every_export_form_gives_the_direct_rows(
-    ccpm_answers: dict[str, list[Respondent]], convert: Convert, server: str, separator: str,
-    kind: str,
+    ccpm_answers: dict[str, list[Respondent]], convert: Convert, server: Server,
+    separator: str, kind: str,
 ) -> None:
     """RT4: the converted rows are the direct ones, whatever the file and the separator."""
     respondents = ccpm_answers["partner"]
-    style = ExportStyle(server, separator, half_labelled(len(respondents)))  # type: ignore[arg-type]
+    style = ExportStyle(server, separator, half_labelled(len(respondents)))
     text = export_and_convert(convert, "ccpm", "partner", respondents, style, kind)
     direct = [tuple(row) for row in long_rows("partner", respondents)]
     assert sorted(converted_rows(text)) == sorted(direct)
@@ -157,7 +158,7 @@ def test_jiu_scores_the_same_through_a_kobo_export(convert: Convert,
 
 
 @pytest.mark.parametrize(("server", "kind"), [("kobo", "xlsx"), ("odk", "zip")])
-def test_cpas_repeats_score_the_same(convert: Convert, score_json: ScoreJson, server: str,
+def test_cpas_repeats_score_the_same(convert: Convert, score_json: ScoreJson, server: Server,
                                      kind: str) -> None:
     """RT3: framework nodes and per-output answers come back from the repeat tables."""
     rng = random.Random(62)
@@ -166,7 +167,7 @@ def test_cpas_repeats_score_the_same(convert: Convert, score_json: ScoreJson, se
     make_framework_answers(instrument, "red", respondents[0], rng)
     separator = "/" if server == "kobo" else "-"
     text = export_and_convert(convert, "cpas-red", "red", respondents,
-                              ExportStyle(server, separator), kind)  # type: ignore[arg-type]
+                              ExportStyle(server, separator), kind)
     direct = long_csv(long_rows("red", respondents))
     assert sorted(converted_rows(text)) == sorted(
         tuple(row) for row in long_rows("red", respondents))

@@ -188,8 +188,9 @@ def test_every_item_type_is_exported() -> None:
     form = build_xlsform(instrument)
     rows = {row["name"]: row for row in records(sheets(form)["survey"])}
     assert rows["ok"]["type"] == "select_one surveyapp_yes_no"
-    assert rows["agree__applies"]["relevant"] == "${ok} = 'yes'"
-    assert rows["agree"]["relevant"] == "(${ok} = 'yes') and ${agree__applies} != 'no'"
+    assert rows["stage"]["type"] == "select_one stage"
+    assert rows["agree__applies"]["relevant"] == "${stage} = 2"
+    assert rows["agree"]["relevant"] == "(${stage} = 2) and ${agree__applies} != 'no'"
     assert rows["agree__why_not"]["label::French (fr)"] == "Pourquoi est-ce sans objet ?"
     assert rows["agree__why_not"]["required"] == "yes"
     assert rows["agree__comment"]["relevant"] == rows["agree"]["relevant"]

@@ -14,7 +14,10 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from tests.reports.conftest import Reporter, body, flat, pdf_text
+from instruments.loader import load_instrument
+from scoring import score
+from scoring.responses import parse_responses
+from tests.reports.conftest import Reporter, body, flat, pdf_text, scores_of
 
 pytestmark = pytest.mark.usefixtures("poppler")
 
@@ -54,14 +57,14 @@ def test_outputs_show_red_scores_justifications_and_convention(report: Reporter)
     run = report("cpas-red", ROWS, "--unit", "MINUSCA")
     assert run.result.exit_code == 0, run.result.output
     text = body(pdf_text(run.pdf))
-    for criterion, score, justification in (
+    for criterion, level, justification in (
         ("Relevance", "3", "Reaches the chiefs who act on alerts"),
         ("Extent", "2", "Two provinces of five"),
         ("Duration", "4", "Committees run it without the mission"),
         ("Relevance", "2", "Prefects rarely act on them"),
         ("Duration", "1", "Ends with the briefings"),
     ):
-        assert any(line.split()[:2] == [criterion, score] and justification in line
+        assert any(line.split()[:2] == [criterion, level] and justification in line
                    for line in text.splitlines()), justification
     flat_text = flat(text)
     assert "Band (convention)" in flat_text
@@ -99,3 +102,12 @@ def test_scores_sheet_has_criteria_total_and_band(report: Reporter) -> None:
         3, 2, 4, 9, "Moderate"]
     assert out1[header.index("Band")].fill.fgColor.rgb == "008DB6DE"
     assert out1[header.index("Extent: justification")].value == "Two provinces of five"
+
+
+def test_workbook_answers_sheet_scores_again(report: Reporter) -> None:
+    """The Answers sheet is the responses format: the workbook itself is a valid input."""
+    workbook = report("cpas-red", ROWS).xlsx
+    loaded = load_instrument("cpas-red")
+    again = score(loaded.instrument, parse_responses(loaded.instrument, workbook.read_bytes(),
+                                                     workbook.name), sha256=loaded.sha256)
+    assert again.to_json() == scores_of("cpas-red", ROWS).to_json()

@@ -478,3 +478,22 @@ def test_people_cannot_change_once_the_state_forbids_it(
         assert len(get_cycle(cycle_id).participants) == 1
         assert db.session.scalar(select(func.count(Response.id)).where(
             Response.cycle_id == cycle_id, Response.state == ResponseState.draft)) == 1
+
+
+@pytest.mark.app_config(WTF_CSRF_ENABLED=True)
+def test_state_changes_need_the_page_csrf_token(
+    app: Flask, client: FlaskClient, world: World, login: Callable[..., Any]
+) -> None:
+    cycle_id = make_cycle(app, "ccpm", world.cluster, world.coordinator,
+                          focal_points=[world.focal_point], state=CycleState.draft)
+    login(world.coordinator)
+    page = client.get(f"/cycles/{cycle_id}").get_data(as_text=True)
+    assert page.count('id="csrf_token"') <= 1  # repeated forms carry the token without an id
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    forged = client.post(f"/cycles/{cycle_id}/state", data={"target": "open"})
+    assert forged.status_code == 400
+    opened = client.post(f"/cycles/{cycle_id}/state",
+                         data={"target": "open", "csrf_token": token})
+    assert opened.status_code == 302
+    with app.app_context():
+        assert get_cycle(cycle_id).state is CycleState.open

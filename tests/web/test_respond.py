@@ -298,6 +298,8 @@ def test_returned_items_alone_reopen_and_resubmission_tells_the_validators(
                None, {}, user(world.validator.email))
         db.session.commit()
     login(world.focal_point)
+    resume = client.get(f"/cycles/{mini}/respond/self/")
+    assert resume.headers["Location"].endswith("/respond/self/page/2#q-b_number")
     page = client.get(PAGE_B.format(id=mini)).get_data(as_text=True)
     assert "only those can be edited" in page
     reply = client.post(AUTOSAVE.format(id=mini), json={"slots": {

@@ -27,7 +27,8 @@ Baselines, measured side by side in the same run:
   no styles, no checks. Our time is ``write_workbook`` with all five sheets, header styles,
   frozen rows, filters, widths, coloured ratings and formula-injection checks on every
   text cell. Each runs in its own process, so that its peak resident memory (ru_maxrss)
-  can be read; both include the generated answers (the same for both).
+  can be read; both include the generated answers (the same for both). The two run in
+  turns, twice each, and each keeps its fastest run.
 
 Targets (issue "Reports"): JIU under 3 s, CCPM (250 respondents) under 4 s, each within
 1.3x of WeasyPrint alone; the workbook under 30 s and 400 MB peak, within 1.3x of the dump.
@@ -63,6 +64,7 @@ DAY = dt.date(2026, 11, 22)
 PDF_REPEATS = 5
 CCPM_RESPONDENTS = 250
 WORKBOOK_ROWS = 600_000
+WORKBOOK_REPEATS = 2
 TARGET_RATIO = 1.3
 
 
@@ -242,6 +244,17 @@ def _in_subprocess(kind: str) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _alternating(first: str, second: str) -> tuple[dict[str, float], dict[str, float]]:
+    """Each kind run WORKBOOK_REPEATS times, in turns, keeping each one's fastest run."""
+    runs: dict[str, list[dict[str, float]]] = {first: [], second: []}
+    for _ in range(WORKBOOK_REPEATS):
+        for kind in (first, second):
+            runs[kind].append(_in_subprocess(kind))
+    fastest = {kind: min(found, key=lambda entry: entry["seconds"])
+               for kind, found in runs.items()}
+    return fastest[first], fastest[second]
+
+
 def run() -> list[dict[str, Any]]:
     rng = random.Random(SEED)
     jiu = load_instrument("jiu-rbm")
@@ -253,7 +266,8 @@ def run() -> list[dict[str, Any]]:
                     report_data(ccpm, ccpm_responses(ccpm, CCPM_RESPONDENTS - 1, rng), None),
                     4.0),
     ]
-    dump, ours, report = (_in_subprocess(kind) for kind in ("dump", "answers", "report"))
+    dump, ours = _alternating("dump", "answers")
+    report = _in_subprocess("report")
     ratio = ours["seconds"] / dump["seconds"]
     rows = f"{int(ours['rows']):,} rows"
     figures += [

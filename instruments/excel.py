@@ -32,12 +32,11 @@ from pydantic import BaseModel
 from instruments.errors import ErrorCode, InstrumentInvalid, Problem
 from instruments.loader import LoadedInstrument, parse_instrument, position_index
 from instruments.schema import Instrument, Node
+from instruments.xlsform import MAX_CELL_TEXT
 
 Kind = Literal["text", "local", "number", "integer", "boolean", "ids", "lines", "raw"]
 Location = tuple[str | int, ...]
 LANGUAGE_SEPARATOR = "::"
-#: Excel refuses longer cell texts.
-MAX_CELL_TEXT = 32_767
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
 _LIST_SEPARATOR = re.compile(r"[,\s]+")
 _YES = frozenset({"yes", "y", "true", "1"})
@@ -185,7 +184,7 @@ def instrument_to_workbook(instrument: Instrument) -> bytes:
 
     :raises InstrumentInvalid: when a text is longer than a cell can hold.
     """
-    writer = _Writer(_languages(instrument))
+    writer = _Writer(instrument)
     writer.vertical(instrument)
     for source in instrument.sources:
         writer.add("sources", source)
@@ -275,8 +274,9 @@ def _languages(instrument: Instrument) -> tuple[str, ...]:
 class _Writer:
     """Collects the rows of every sheet, then writes the workbook."""
 
-    def __init__(self, languages: tuple[str, ...]) -> None:
-        self.languages = languages
+    def __init__(self, instrument: Instrument) -> None:
+        self.key = instrument.key
+        self.languages = _languages(instrument)
         self.rows: dict[str, list[dict[str, Any]]] = {sheet.name: [] for sheet in SHEETS}
 
     def headers(self, sheet: Sheet) -> list[str]:
@@ -338,32 +338,36 @@ class _Writer:
             headers = (["field", "value"] if sheet.name == "instrument"
                        else self.headers(sheet))
             worksheet.append(headers)
-            for values in self.rows[sheet.name]:
-                worksheet.append([values.get(header) for header in headers])
+            for number, values in enumerate(self.rows[sheet.name], start=2):
+                cells = [values.get(header) for header in headers]
+                self._check_lengths(cells, sheet.name, number)
+                worksheet.append(cells)
             worksheet.freeze_panes = "A2"
             for position, header in enumerate(headers, start=1):
                 wide = LANGUAGE_SEPARATOR in header or header in ("value", "note", "source")
                 worksheet.column_dimensions[get_column_letter(position)].width = (
                     50 if wide else max(12, len(header) + 2))
-            self._as_text(worksheet, sheet.name)
+            self._as_text(worksheet)
         buffer = io.BytesIO()
         workbook.save(buffer)
         return buffer.getvalue()
 
+    def _check_lengths(self, cells: list[Any], sheet_name: str, row: int) -> None:
+        """Refuse a text longer than a cell holds (openpyxl would cut it short silently)."""
+        for column, value in enumerate(cells, start=1):
+            if isinstance(value, str) and len(value) > MAX_CELL_TEXT:
+                raise InstrumentInvalid([CellProblem(
+                    self.key, row, column, ErrorCode.INVALID_VALUE,
+                    f"this text has {len(value)} characters; an Excel cell holds at most "
+                    f"{MAX_CELL_TEXT}: shorten it in the instrument", sheet_name)])
+
     @staticmethod
-    def _as_text(worksheet: Any, sheet_name: str) -> None:
-        """Texts that look like formulas stay texts; texts too long for a cell are refused."""
+    def _as_text(worksheet: Any) -> None:
+        """Texts that look like formulas stay texts (reference/style.md section 7.11)."""
         for cells in worksheet.iter_rows(min_row=2):
             for cell in cells:
-                if not isinstance(cell.value, str):
-                    continue
-                if len(cell.value) > MAX_CELL_TEXT:
-                    raise InstrumentInvalid([CellProblem(
-                        "workbook", cell.row, cell.column, ErrorCode.INVALID_VALUE,
-                        f"this text has {len(cell.value)} characters; an Excel cell holds at "
-                        f"most {MAX_CELL_TEXT}: shorten it in the instrument", sheet_name)])
-                if cell.value.startswith("="):
-                    cell.data_type = "s"  # reference/style.md section 7.11
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"
 
 
 # --------------------------------------------------------------------------- reading

@@ -27,6 +27,8 @@ from openpyxl import Workbook
 from instruments.checks import walk_nodes
 from instruments.schema import Instrument, Item, Node, Option, Questionnaire
 
+#: The longest text a spreadsheet cell holds (openpyxl would cut longer ones short).
+MAX_CELL_TEXT = 32_767
 #: What XLSForm accepts as a name (peers.md section 3.1).
 XLSFORM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]*$")
 #: The form's own hidden field naming instrument, questionnaire and version.
@@ -236,7 +238,12 @@ class XLSForm:
             header = self._header(columns, rows)
             sheet.append(header)
             for row in rows:
-                sheet.append([row.get(column, "") for column in header])
+                cells = [row.get(column, "") for column in header]
+                if any(len(cell) > MAX_CELL_TEXT for cell in cells):
+                    raise ExportRefused(f"a text of `{row.get('name')}` is longer than the "
+                                        f"{MAX_CELL_TEXT} characters a spreadsheet cell holds: "
+                                        "shorten it in the instrument")
+                sheet.append(cells)
             for cells in sheet.iter_rows(min_row=2):
                 for cell in cells:
                     if isinstance(cell.value, str) and cell.value.startswith("="):

@@ -13,13 +13,15 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import jinja2
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from reports.blocks import kind
-from reports.document import Document, build_document
+from reports.document import build_document
 from reports.model import ReportData
 
 TEMPLATE_PACKAGE = "templates"
@@ -43,7 +45,7 @@ class ReportAssetFetcher(URLFetcher):
         if url.startswith("data:"):
             return super().fetch(url, headers)
         if url.startswith("file:"):
-            path = Path(url.removeprefix("file://").split("?")[0]).resolve()
+            path = Path(url2pathname(urlsplit(url).path)).resolve()
             if path.is_relative_to(self.folder) and path.is_file():
                 return URLFetcherResponse(url, path.read_bytes(),
                                           {"Content-Type": _content_type(path)})
@@ -75,12 +77,8 @@ def _svg_data_uri(svg: str) -> str:
 
 def render_html(data: ReportData) -> str:
     """The report as one HTML page, ready for WeasyPrint."""
-    return html_of(build_document(data))
-
-
-def html_of(document: Document) -> str:
-    folder = template_folder()
-    return _environment(folder).get_template(TEMPLATE).render(document=document)
+    template = _environment(template_folder()).get_template(TEMPLATE)
+    return template.render(document=build_document(data))
 
 
 def pdf_of_html(html: str) -> bytes:

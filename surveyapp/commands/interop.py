@@ -81,10 +81,11 @@ def export(key: str, questionnaire: str | None, output: str | None) -> None:
     loaded = _load(key)
     try:
         form = build_xlsform(loaded.instrument, questionnaire)
+        data = form.workbook_bytes()
     except ExportRefused as error:
         _fail([f"{key}: {error}"])
     target = output or f"{form.form_id}.xlsx"
-    _write(target, form.workbook_bytes())
+    _write(target, data)
     questions = sum(1 for row in form.survey if not row["type"].startswith(("begin_", "end_")))
     click.echo(f"wrote {target}: form {form.form_id} version {form.settings['version']}, "
                f"{questions} questions, {len(form.choices)} choices, "

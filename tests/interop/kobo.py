@@ -196,31 +196,40 @@ class ExportStyle:
 
 
 def _paths(form: XLSForm, separator: str, prefixed: bool) -> dict[str, tuple[str, str | None]]:
-    """Each data field's header and the repeat (if any) that holds it.
+    """Each data field's header and the repeat (if any) that holds it."""
+    return {name: (separator.join(steps) if prefixed else steps[-1], repeat)
+            for name, (steps, repeat) in _instance(form).items()}
 
-    Read from the XForm that pyxform makes of the written workbook, as a server would: the
-    primary instance's elements below the root, groups and repeats as path steps. Notes
-    hold no answer and are left out, as Kobo leaves them out; so is ``meta``.
+
+_instances: dict[str, dict[str, tuple[tuple[str, ...], str | None]]] = {}
+
+
+def _instance(form: XLSForm) -> dict[str, tuple[tuple[str, ...], str | None]]:
+    """The data fields of the XForm that pyxform makes of the written workbook.
+
+    Read as a server reads it: the primary instance's elements below the root, with the
+    groups and repeats above them. Notes hold no answer and are left out, as Kobo leaves
+    them out; so is ``meta``. Kept per form, since pyxform takes a while on big forms.
     """
+    if form.stamp in _instances:
+        return _instances[form.stamp]
     xform = convert(io.BytesIO(form.workbook_bytes()), file_type=".xlsx").xform
-    root = ElementTree.fromstring(xform)
-    data = next(root.iter(f"{_XFORMS}instance"))[0]
+    data = next(ElementTree.fromstring(xform).iter(f"{_XFORMS}instance"))[0]
     notes = {row["name"] for row in form.survey if row["type"] == "note"}
-    found: dict[str, tuple[str, str | None]] = {}
+    found: dict[str, tuple[tuple[str, ...], str | None]] = {}
 
-    def walk(element: ElementTree.Element, path: list[str], repeat: str | None) -> None:
+    def walk(element: ElementTree.Element, path: tuple[str, ...], repeat: str | None) -> None:
         for child in element:
             name = child.tag.removeprefix(_XFORMS)
             if name in found or name in notes or (not path and name == "meta"):
                 continue  # a repeat's template and its first instance are both written
             if len(child):
-                inner = name if _TEMPLATE in child.attrib else repeat
-                walk(child, [*path, name], inner)
+                walk(child, (*path, name), name if _TEMPLATE in child.attrib else repeat)
             else:
-                found[name] = (separator.join([*path, name]) if prefixed else name, repeat)
+                found[name] = ((*path, name), repeat)
 
-    walk(data, [], None)
-    return found
+    walk(data, (), None)
+    return _instances.setdefault(form.stamp, found)
 
 
 def _label(form: XLSForm, name: str, code: str, language: str | None) -> str:

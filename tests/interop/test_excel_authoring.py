@@ -228,3 +228,16 @@ def test_cli_round_trip_and_errors(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.output == (f"{tmp_path / 'none.xlsx'}:1:1: I000 cannot read the file: "
                              "No such file or directory\n")
+
+
+def test_a_text_too_long_for_a_cell_is_refused(tmp_path: Path) -> None:
+    """Excel cells hold at most 32,767 characters: say which text, not a corrupt file."""
+    text = WORKED_EXAMPLE.read_text(encoding="utf-8").replace(
+        "key: mini-coordination", "key: mini-coordination\nnotes: ['" + "x" * 40_000 + "']")
+    path = tmp_path / "long.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InstrumentInvalid) as raised:
+        instrument_to_workbook(load_instrument_file(path).instrument)
+    assert [problem.format() for problem in raised.value.problems] == [
+        "mini-coordination:notes!A2: I012 this text has 40000 characters; an Excel cell holds "
+        "at most 32767: shorten it in the instrument"]

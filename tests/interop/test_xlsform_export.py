@@ -284,6 +284,16 @@ def test_references_from_one_repeat_to_another_are_refused(tmp_path: Path) -> No
         build_xlsform(instrument)
 
 
+def test_a_text_too_long_for_a_cell_is_refused(tmp_path: Path) -> None:
+    """XF9: a spreadsheet would cut it short; the export says which question it is."""
+    instrument = write(tmp_path, CLASHING.replace("{id: q1_1, type: text, text: Second}",
+                                                  "{id: q2, type: text, text: " + "y" * 33_000
+                                                  + "}"))
+    with pytest.raises(ExportRefused, match="a text of `q2` is longer than the 32767 "
+                                            "characters a spreadsheet cell holds"):
+        build_xlsform(instrument).workbook_bytes()
+
+
 def test_unknown_or_unnamed_questionnaires_are_refused() -> None:
     """XF9: the message lists the questionnaires to choose from."""
     instrument = load_instrument("ccpm").instrument

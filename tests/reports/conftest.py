@@ -46,17 +46,23 @@ class ReportRun:
 Reporter = Callable[..., ReportRun]
 
 
+def run_report(folder: Path, key: str, rows: str, *options: str,
+               outputs: bool = True) -> ReportRun:
+    """Write the responses into ``folder``, run ``surveyapp report KEY FILE --pdf --xlsx ...``."""
+    responses = folder / "answers.csv"
+    responses.write_text(rows, encoding="utf-8")
+    files = ["--pdf", str(folder / "report.pdf"), "--xlsx", str(folder / "report.xlsx")]
+    arguments = ["report", key, str(responses), "--date", DATE,
+                 *(files if outputs else []), *options]
+    return ReportRun(CliRunner().invoke(cli, arguments), folder)
+
+
 @pytest.fixture
 def report(tmp_path: Path) -> Reporter:
-    """Write the responses, run ``surveyapp report KEY FILE --pdf --xlsx [options]``."""
+    """``run_report`` in the test's own folder."""
 
     def run(key: str, rows: str, *options: str, outputs: bool = True) -> ReportRun:
-        responses = tmp_path / "answers.csv"
-        responses.write_text(rows, encoding="utf-8")
-        files = ["--pdf", str(tmp_path / "report.pdf"), "--xlsx", str(tmp_path / "report.xlsx")]
-        arguments = ["report", key, str(responses), "--date", DATE,
-                     *(files if outputs else []), *options]
-        return ReportRun(CliRunner().invoke(cli, arguments), tmp_path)
+        return run_report(tmp_path, key, rows, *options, outputs=outputs)
 
     return run
 

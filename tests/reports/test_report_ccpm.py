@@ -40,12 +40,14 @@ from scoring import PercentResult
 from surveyapp.cli import cli
 from tests.reports.conftest import (
     Reporter,
+    ReportRun,
     body,
     flat,
     has_colour,
     is_drawn,
     page_image,
     pdf_text,
+    run_report,
     running_heads,
     scores_of,
 )
@@ -112,6 +114,14 @@ def sha256() -> str:
     return load_instrument("ccpm").sha256
 
 
+@pytest.fixture(scope="module")
+def default(tmp_path_factory: pytest.TempPathFactory) -> ReportRun:
+    """The preliminary English report of ROWS, written once for the tests that only read it."""
+    run = run_report(tmp_path_factory.mktemp("ccpm"), "ccpm", ROWS)
+    assert run.result.exit_code == 0, run.result.output
+    return run
+
+
 def between(text: str, start: str, end: str) -> str:
     """The report body from one heading to the next."""
     content = body(text)
@@ -152,8 +162,8 @@ def test_pdf_shows_each_block_score_and_rating_as_scored(report: Reporter, sha25
     assert "not yet been discussed and validated" in flat(text)
 
 
-def test_pdf_has_legend_rates_gap_and_action_plan(report: Reporter) -> None:
-    text = pdf_text(report("ccpm", ROWS).pdf)
+def test_pdf_has_legend_rates_gap_and_action_plan(default: ReportRun) -> None:
+    text = pdf_text(default.pdf)
     for band, span in (("Weak", "0–25 %"), ("Unsatisfactory", "> 25–50 %"),
                        ("Satisfactory", "> 50–75 %"), ("Good", "> 75–100 %")):
         assert re.search(rf"{band}\s+{span}", text), band
@@ -184,9 +194,9 @@ def test_final_report_in_french(report: Reporter) -> None:
     assert running_heads(text) == {"RAPPORT FINAL"}
 
 
-def test_first_pages_render_and_show_band_colours(report: Reporter, tmp_path: Path) -> None:
+def test_first_pages_render_and_show_band_colours(default: ReportRun, tmp_path: Path) -> None:
     """pdftoppm draws the cover and the status table; the weak band's red is on it."""
-    run = report("ccpm", ROWS)
+    run = default
     cover = page_image(run.pdf, 1, tmp_path)
     assert cover.size == (414, 585)  # A4, 210 x 297 mm, at 50 dpi (pdftoppm rounds up)
     assert is_drawn(cover)
@@ -198,9 +208,8 @@ def test_first_pages_render_and_show_band_colours(report: Reporter, tmp_path: Pa
     assert has_colour(status, "#e0301e") and has_colour(status, "#1fc63c")
 
 
-def test_workbook_sheets_frozen_filtered_and_coloured(report: Reporter) -> None:
-    run = report("ccpm", ROWS)
-    workbook = load_workbook(run.xlsx)
+def test_workbook_sheets_frozen_filtered_and_coloured(default: ReportRun) -> None:
+    workbook = load_workbook(default.xlsx)
     assert workbook.sheetnames == ["Answers", "Scores", "Evidence", "Comments", "Action plan"]
     for sheet in workbook.worksheets:
         assert sheet.freeze_panes == "A2", sheet.title
@@ -220,9 +229,9 @@ def test_workbook_sheets_frozen_filtered_and_coloured(report: Reporter) -> None:
     assert scores["1.1"][header.index("Score")].value == 25
 
 
-def test_user_text_stays_inert_text_in_the_workbook(report: Reporter) -> None:
+def test_user_text_stays_inert_text_in_the_workbook(default: ReportRun) -> None:
     """Formula injection: =HYPERLINK(...), +1, -1 and @SUM(1) are stored as typed, as text."""
-    workbook = load_workbook(report("ccpm", ROWS).xlsx)
+    workbook = load_workbook(default.xlsx)
     cells = [cell for sheet in ("Answers", "Comments") for row in workbook[sheet].iter_rows()
              for cell in row if cell.value in INJECTIONS]
     found = {cell.value for cell in cells}
@@ -231,10 +240,10 @@ def test_user_text_stays_inert_text_in_the_workbook(report: Reporter) -> None:
 
 
 def test_action_plan_sheet_has_one_draft_per_weak_or_unsatisfactory_block(
-    report: Reporter,
+    default: ReportRun,
 ) -> None:
     """The hand-made case of the module docstring: 1.1, 1.2, 2.3 and 5, all drafts."""
-    sheet = load_workbook(report("ccpm", ROWS).xlsx)["Action plan"]
+    sheet = load_workbook(default.xlsx)["Action plan"]
     header = [cell.value for cell in sheet[1]]
     assert header == ["Action", "Linked to", "Rating or score", "Responsible organisation",
                       "Support required (from whom)", "Due quarter", "Status"]
@@ -303,8 +312,8 @@ def test_an_output_is_required(report: Reporter) -> None:
     assert "--pdf OUT.pdf and/or --xlsx OUT.xlsx" in run.result.output
 
 
-def test_same_answers_same_pdf_bytes(report: Reporter, tmp_path: Path) -> None:
+def test_same_answers_same_pdf_bytes(default: ReportRun, report: Reporter) -> None:
     """Reports are reproducible: same instrument, answers and date give the same file."""
-    first = report("ccpm", ROWS).pdf.read_bytes()
+    first = default.pdf.read_bytes()
     second = report("ccpm", ROWS).pdf.read_bytes()
     assert first[:5] == b"%PDF-" and first == second

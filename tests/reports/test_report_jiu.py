@@ -21,7 +21,15 @@ from openpyxl import load_workbook
 from instruments.loader import load_instrument
 from instruments.schema import Node
 from scoring import StageResult
-from tests.reports.conftest import Reporter, body, flat, pdf_text, scores_of
+from tests.reports.conftest import (
+    Reporter,
+    ReportRun,
+    body,
+    flat,
+    pdf_text,
+    run_report,
+    scores_of,
+)
 
 pytestmark = pytest.mark.usefixtures("poppler")
 
@@ -60,6 +68,14 @@ def rows() -> str:
 ROWS = rows()
 
 
+@pytest.fixture(scope="module")
+def default(tmp_path_factory: pytest.TempPathFactory) -> ReportRun:
+    """The English report of ROWS, written once for the tests that only read it."""
+    run = run_report(tmp_path_factory.mktemp("jiu"), "jiu-rbm", ROWS)
+    assert run.result.exit_code == 0, run.result.output
+    return run
+
+
 def test_profile_shows_self_and_validated_stage_of_every_component(report: Reporter) -> None:
     run = report("jiu-rbm", ROWS, "--unit", "UNDP")
     assert run.result.exit_code == 0, run.result.output
@@ -78,8 +94,8 @@ def test_profile_shows_self_and_validated_stage_of_every_component(report: Repor
                                      difference], line
 
 
-def test_configuration_is_a_distribution_never_an_average(report: Reporter) -> None:
-    text = body(pdf_text(report("jiu-rbm", ROWS).pdf))
+def test_configuration_is_a_distribution_never_an_average(default: ReportRun) -> None:
+    text = body(pdf_text(default.pdf))
     configuration = text[text.index("Configuration"):text.index("Component by component")]
     scores = scores_of("jiu-rbm", ROWS)
     overall = scores.configuration
@@ -93,9 +109,9 @@ def test_configuration_is_a_distribution_never_an_average(report: Reporter) -> N
 
 
 def test_each_component_quotes_descriptors_rationale_evidence_and_validator(
-    report: Reporter,
+    default: ReportRun,
 ) -> None:
-    text = flat(body(pdf_text(report("jiu-rbm", ROWS).pdf)))
+    text = flat(body(pdf_text(default.pdf)))
     for position, component in enumerate(components()):
         _, validated = stages(position)
         reached = component.stages[validated - 1]
@@ -121,8 +137,8 @@ def test_actions_quote_the_next_stage_below_the_target(report: Reporter) -> None
         assert row[6] == "draft"
 
 
-def test_evidence_and_comments_sheets(report: Reporter) -> None:
-    workbook = load_workbook(report("jiu-rbm", ROWS).xlsx)
+def test_evidence_and_comments_sheets(default: ReportRun) -> None:
+    workbook = load_workbook(default.xlsx)
     evidence = list(workbook["Evidence"].iter_rows(min_row=2, values_only=True))
     assert len(evidence) == 2 * 17
     assert ("1.1", "Results-based management strategy", "Focal point", "focal",

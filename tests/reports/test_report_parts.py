@@ -18,7 +18,7 @@ from reports import ReportContext, ReportData, draft_action_plan, render_html
 from reports.action_plan import quarter
 from reports.charts import Bar, horizontal_bars
 from reports.csv_files import inert
-from reports.excel import write_workbook
+from reports.excel import write_answers_workbook, write_workbook
 from reports.i18n import CATALOGUE, Translator
 from reports.pdf import ReportAssetFetcher, template_folder
 from scoring import Answer, Responses, score
@@ -126,3 +126,15 @@ def test_report_data_must_match_its_scores() -> None:
     other = parse_instrument(MINI_CCPM.replace('version: "1"', 'version: "2"').encode(), "b.yaml")
     with pytest.raises(ValueError, match="scores are of mini-ccpm 1"):
         ReportData(data.context, other, data.scores, data.responses)
+
+
+def test_answers_workbook_alone() -> None:
+    """The answers export: one sheet, the responses header, frozen and filtered, in French."""
+    buffer = io.BytesIO()
+    write_answers_workbook(Responses.of(MINI_ROWS), buffer, language="fr")
+    workbook = load_workbook(io.BytesIO(buffer.getvalue()))
+    assert workbook.sheetnames == ["Réponses"]
+    sheet = workbook["Réponses"]
+    assert (sheet.freeze_panes, sheet.auto_filter.ref) == ("A2", f"A1:F{len(MINI_ROWS) + 1}")
+    assert next(sheet.iter_rows(max_row=1, values_only=True)) == (
+        "respondent", "questionnaire", "item", "value", "comment", "organization_type")

@@ -184,7 +184,9 @@ def _check_item(
 
 
 def _check_skip_logic(questionnaire: Questionnaire, location: Location) -> Iterator[Issue]:
-    position_of = {item.id: position for position, item in enumerate(questionnaire.items)}
+    position_of: dict[str, int] = {}
+    for position, item in enumerate(questionnaire.items):
+        position_of.setdefault(item.id, position)  # a duplicated id is reported once, as I020
     for position, item in enumerate(questionnaire.items):
         if item.relevant is None:
             continue

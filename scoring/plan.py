@@ -149,9 +149,9 @@ class YesNoDomain(Domain):
             return BLANK
         text = str(value).lower()
         if text in _YES:
-            return Parsed(1, 1.0)
+            return Parsed("yes", 1.0)  # the value skip logic compares; 1 is its score
         if text in _NO:
-            return Parsed(0, 0.0)
+            return Parsed("no", 0.0)
         return Parsed(None, error=f"`{raw}` is not yes or no")
 
 

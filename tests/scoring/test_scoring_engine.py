@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from instruments.schema import Instrument, ScoringMethod
-from scoring import ScoreReport, registered
+from tests.scoring.inline import MINI_CCPM, load
+from scoring import AnswersInvalid, ScoreReport, registered
 from scoring.methods import register
 
 Run = Callable[..., ScoreReport]
@@ -66,3 +67,18 @@ def test_same_answers_same_bytes(ccpm: Instrument, run: Run) -> None:
     first = run(ccpm, rows, sha256="ab" * 32).to_json()
     assert run(ccpm, list(reversed(rows)), sha256="ab" * 32).to_json() == first
     assert '"sha256": "' + "ab" * 32 + '"' in first
+
+
+def test_yes_no_answers_drive_skip_logic_as_yes_and_no(run: Run) -> None:
+    """Skip logic compares a yes/no answer as `yes`/`no` (XLSForm's values), as the web app
+    stores it; 1/0 is only its score. An answer to the item it reveals is therefore accepted."""
+    instrument = load(MINI_CCPM.replace(
+        "questionnaires:\n",
+        "questionnaires:\n  - id: extra\n    role: partner\n    title: Extra\n    items:\n"
+        "      - id: met\n        type: yes_no\n        text: 'Did the cluster meet?'\n"
+        "      - id: how\n        type: text\n        text: 'How?'\n"
+        "        relevant: \"${met} = 'yes'\"\n", 1))
+    report = run(instrument, [("r1", "extra", "met", "yes"), ("r1", "extra", "how", "weekly")])
+    assert isinstance(report, ScoreReport)
+    with pytest.raises(AnswersInvalid):
+        run(instrument, [("r1", "extra", "met", "no"), ("r1", "extra", "how", "weekly")])

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from flask import Flask, render_template
 from flask.testing import FlaskClient
+from flask_login import login_user
 from sqlalchemy import event, func, select
 
 from surveyapp.extensions import db
@@ -694,8 +695,6 @@ def test_item_evidence_costs_constant_queries(
         answers = list(db.session.scalars(select(Answer).where(Answer.id.in_(answer_ids))))
     with app.test_request_context(f"/cycles/{ids.cycle}/respond/self_assessment/page/1"), \
             counted_queries(app) as statements:
-        from flask_login import login_user
-
         login_user(db.session.get_one(User, world.focal_point.id))
         statements.clear()
         found = evidence_for_answers(answer_ids)

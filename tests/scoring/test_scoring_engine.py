@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from instruments.schema import Instrument, ScoringMethod
-from tests.scoring.inline import MINI_CCPM, load
 from scoring import AnswersInvalid, ScoreReport, registered
 from scoring.methods import register
+from tests.scoring.inline import MINI_CCPM, load
 
 Run = Callable[..., ScoreReport]
 ROOT = Path(__file__).resolve().parents[2]

@@ -138,7 +138,7 @@ def scores_table(ctx: Context) -> Table:
 
     def row(result: NodeResult) -> tuple[SheetValue, ...]:
         cells: list[SheetValue] = [result.node, result.level, result.parent,
-                             ctx.labels.title(result.node)]
+                                   ctx.labels.title(result.node)]
         if PercentResult in kinds:
             cells += _percent_cells(ctx, result, questionnaires)
         if StageResult in kinds:

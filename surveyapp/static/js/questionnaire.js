@@ -314,6 +314,7 @@
     let restored = 0;
     for (const [key, entry] of Object.entries(entries)) {
       const slot = slotByKey.get(key);
+      if (!slot && entry && entry.posted) forget([key]);
       if (!slot || !entry || !entry.parts) continue;
       if (JSON.stringify(stateOf(slot)) === JSON.stringify(entry.parts)) {
         forget([key]);
@@ -345,10 +346,16 @@
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "hidden") save({ keepalive: true });
   });
-  // The page's own buttons post every answer: nothing is left for autosave to send.
+  // The page's own buttons post every answer: nothing is left for autosave to send. The
+  // browser's copy is marked as posted: dropped once another page loads (the post went
+  // through), restored if this page comes back without it (it did not).
   form.addEventListener("submit", () => {
     window.clearTimeout(timer);
-    forget(Array.from(slotByKey.keys()));
     dirty.clear();
+    const entries = readStore();
+    for (const key of slotByKey.keys()) {
+      if (entries[key]) entries[key].posted = true;
+    }
+    writeStore(entries);
   });
 })();

@@ -185,21 +185,22 @@ def report_data(loaded: LoadedInstrument, responses: Responses, target: int | No
 # --------------------------------------------------------------------------- PDF
 
 
-def _best_of(action: Callable[[], object], repeats: int = PDF_REPEATS) -> float:
-    """Fastest of several runs, in seconds (the least disturbed on a shared machine)."""
-    timings = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        timings.append(time.perf_counter() - started)
-    return min(timings)
+def _fastest_in_turns(*actions: Callable[[], object]) -> list[float]:
+    """Each action's fastest of PDF_REPEATS runs, in seconds, the actions run in turns so that
+    a busy spell of the shared machine falls on all of them alike."""
+    timings: list[list[float]] = [[] for _ in actions]
+    for _ in range(PDF_REPEATS):
+        for action, found in zip(actions, timings, strict=True):
+            started = time.perf_counter()
+            action()
+            found.append(time.perf_counter() - started)
+    return [min(found) for found in timings]
 
 
 def _pdf_figure(name: str, data: ReportData, target: float) -> dict[str, Any]:
     render_pdf(data)  # warm up: imports, fonts, the template cache
-    ours = _best_of(lambda: render_pdf(data))
     html = render_html(data)
-    alone = _best_of(lambda: pdf_of_html(html))
+    ours, alone = _fastest_in_turns(lambda: render_pdf(data), lambda: pdf_of_html(html))
     ratio = ours / alone
     return {"name": name, "value": round(ours, 3), "unit": "s",
             "baseline": "WeasyPrint alone on the same HTML", "baseline_value": round(alone, 3),

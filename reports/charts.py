@@ -32,6 +32,8 @@ STAGE_TEXT = ("#000000", "#000000", "#000000", "#ffffff", "#ffffff")
 #: Two questionnaires compared (coordinator, partners): orange and blue, distinct for most
 #: colour-vision deficiencies.
 PAIR_COLOURS = ("#e66101", "#2166ac")
+#: Width of an average character of the 7.5 pt labels, in inches, for the left margin.
+CHARACTER_WIDTH = 0.058
 
 _STYLE = {
     "svg.hashsalt": "surveyapp-report",
@@ -66,21 +68,26 @@ def _figure(height: float) -> Iterator[tuple[Figure, Axes]]:
         yield figure, figure.add_subplot()
 
 
-def _svg(figure: Figure) -> str:
-    """The figure as SVG text; called inside ``_figure``, whose style sets the hash salt."""
+def _finish(figure: Figure, axes: Axes, labels: Sequence[str], *, legend: bool) -> str:
+    """Frame the axes, leave room for the row labels and the legend, return the SVG text.
+
+    Margins are set from the longest label rather than measured (``bbox_inches="tight"``
+    draws the figure twice); called inside ``_figure``, whose style sets the hash salt.
+    """
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.set_axisbelow(True)
+    axes.grid(axis="x", color=GRID, linewidth=0.5)
+    width, height = figure.get_size_inches()
+    longest = max((len(label) for label in labels), default=1)
+    figure.subplots_adjust(left=(0.2 + CHARACTER_WIDTH * longest) / width, right=0.98,
+                           bottom=0.42 / height, top=1 - (0.3 if legend else 0.08) / height)
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
 
 
 def _height(rows: int) -> float:
     return 0.6 + 0.22 * max(rows, 1)
-
-
-def _frame(axes: Axes) -> None:
-    axes.spines[["top", "right"]].set_visible(False)
-    axes.set_axisbelow(True)
-    axes.grid(axis="x", color=GRID, linewidth=0.5)
 
 
 def horizontal_bars(bars: Sequence[Bar], *, limit: float, axis: str) -> str:
@@ -96,8 +103,7 @@ def horizontal_bars(bars: Sequence[Bar], *, limit: float, axis: str) -> str:
         axes.set_xlim(0, limit * 1.3)
         axes.set_xticks([limit * step / 4 for step in range(5)])
         axes.set_xlabel(axis)
-        _frame(axes)
-        return _svg(figure)
+        return _finish(figure, axes, [bar.label for bar in bars], legend=False)
 
 
 def paired_bars(
@@ -121,8 +127,7 @@ def paired_bars(
         axes.set_xlim(0, limit * 1.15)
         axes.set_xlabel(axis)
         axes.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=count)
-        _frame(axes)
-        return _svg(figure)
+        return _finish(figure, axes, labels, legend=True)
 
 
 def stage_profile(
@@ -147,8 +152,7 @@ def stage_profile(
         axes.set_xticks(range(top + 1))
         axes.set_xlabel(axis)
         axes.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2)
-        _frame(axes)
-        return _svg(figure)
+        return _finish(figure, axes, labels, legend=True)
 
 
 def stacked_bars(
@@ -183,5 +187,4 @@ def stacked_bars(
         axes.set_xticks([tick for tick in axes.get_xticks() if 0 <= tick <= top])
         axes.set_xlabel(axis)
         axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=len(part_names))
-        _frame(axes)
-        return _svg(figure)
+        return _finish(figure, axes, labels, legend=True)

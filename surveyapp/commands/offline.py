@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
+
+import click
 
 from instruments.errors import InstrumentInvalid
 from instruments.loader import LoadedInstrument, load_instrument
@@ -54,3 +57,10 @@ def score_file(key: str, path: str, min_respondents: int | None = None) -> Score
     except AnswersInvalid as invalid:
         raise InputProblems([problem.format(path) for problem in invalid.problems]) from None
     return ScoredFile(loaded, responses, report)
+
+
+def fail(context: click.Context, lines: list[str]) -> NoReturn:
+    """Print every problem on stderr, nothing on stdout, and exit with status 1."""
+    for line in lines:
+        click.echo(line, err=True)
+    context.exit(1)

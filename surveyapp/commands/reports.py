@@ -11,7 +11,6 @@ import datetime as dt
 import io
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
@@ -19,7 +18,7 @@ from reports import NodeReview, ReportContext, ReportData, draft_action_plan, re
 from reports.csv_files import answers_csv, scores_csv
 from reports.excel import write_workbook
 from reports.i18n import LANGUAGES
-from surveyapp.commands.offline import InputProblems, ScoredFile, score_file
+from surveyapp.commands.offline import InputProblems, ScoredFile, fail, score_file
 
 REVIEW_COLUMNS = ("node", "constraints", "good_practice", "decision")
 
@@ -75,7 +74,7 @@ def command(
         scored = score_file(key, responses, min_respondents)
         reviews = read_reviews(review_path, scored) if review_path else {}
     except InputProblems as problems:
-        _fail(context, problems.lines)
+        fail(context, problems.lines)
     data = ReportData(
         context=ReportContext(
             unit=unit or Path(responses).stem, generated=(report_date or dt.datetime.now()).date(),
@@ -100,15 +99,9 @@ def command(
         try:
             write(Path(path))
         except OSError as error:
-            _fail(context, [f"{path}: cannot write the file: {error.strerror}"])
+            fail(context, [f"{path}: cannot write the file: {error.strerror}"])
         click.echo(f"wrote {path}")
 
-
-def _fail(context: click.Context, lines: list[str]) -> NoReturn:
-    """Print every problem on stderr and exit with status 1."""
-    for line in lines:
-        click.echo(line, err=True)
-    context.exit(1)
 
 
 def read_reviews(path: str, scored: ScoredFile) -> dict[str, NodeReview]:

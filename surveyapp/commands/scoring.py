@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import NoReturn
-
 import click
 
-from instruments.errors import InstrumentInvalid
-from instruments.loader import load_instrument
 from instruments.schema import Instrument, Node
 from scoring import (
-    AnswersInvalid,
     DistributionResult,
     ListResult,
     NodeResult,
@@ -19,9 +13,8 @@ from scoring import (
     RubricResult,
     ScoreReport,
     StageResult,
-    score,
 )
-from scoring.responses import parse_responses
+from surveyapp.commands.offline import InputProblems, fail, score_file
 
 TITLE_WIDTH = 48
 
@@ -58,27 +51,12 @@ def command(
     docs/scoring.md describes every method, the rounding and the JSON shape.
     """
     try:
-        loaded = load_instrument(key)
-    except InstrumentInvalid as invalid:
-        _fail(context, [problem.format() for problem in invalid.problems])
-    try:
-        data = Path(responses).read_bytes()
-    except OSError as error:
-        _fail(context, [f"{responses}: cannot read the file: {error.strerror}"])
-    try:
-        parsed = parse_responses(loaded.instrument, data, responses)
-        report = score(loaded.instrument, parsed, sha256=loaded.sha256,
-                       min_respondents=min_respondents)
-    except AnswersInvalid as invalid:
-        _fail(context, [problem.format(responses) for problem in invalid.problems])
-    click.echo(report.to_json() if as_json else render_table(loaded.instrument, report))
+        scored = score_file(key, responses, min_respondents)
+    except InputProblems as problems:
+        fail(context, problems.lines)
+    report = scored.report
+    click.echo(report.to_json() if as_json else render_table(scored.loaded.instrument, report))
 
-
-def _fail(context: click.Context, lines: list[str]) -> NoReturn:
-    """Print every problem on stderr, nothing on stdout, and exit with status 1."""
-    for line in lines:
-        click.echo(line, err=True)
-    context.exit(1)
 
 
 def render_table(instrument: Instrument, report: ScoreReport) -> str:

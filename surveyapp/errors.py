@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import Forbidden, HTTPException, NotFound
+from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.wrappers import Response
 
 from surveyapp.extensions import db
@@ -96,7 +96,7 @@ def handle_http_error(error: HTTPException) -> Response | HTTPException | tuple[
 def handle_access_denied(error: AccessDenied) -> Response | HTTPException | tuple[str, int]:
     """A rule of ``services.access`` refused: the same page as any 403 or 404, with the reason."""
     db.session.rollback()
-    http_error = (Forbidden if error.status == 403 else NotFound)(description=str(error))
+    http_error = default_exceptions[error.status](description=str(error))
     return handle_http_error(http_error)
 
 

@@ -240,6 +240,7 @@ def _links(cycle: Cycle, access: CycleAccess) -> dict[str, str]:
         "validation": (access.is_validator or access.may_manage)
         and cycle.state not in (CycleState.draft, CycleState.open),
         "results": access.may_see_results,
+        "report": access.may_see_results,
     }
     links = {}
     for name, allowed in wanted.items():

@@ -1,20 +1,84 @@
-"""``/cycles/<id>/results``: the JIU stage profile, scored by the scoring engine."""
+"""A cycle's results: the JIU stage profile, and the reports to download (PDF, Excel).
+
+Reports are preliminary while the cycle is in review and final once it is
+validated (DESIGN.md, "How work flows" step 5); before answers are submitted
+there is nothing to report.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+import datetime as dt
+import io
 
+from flask import Blueprint, render_template, request, send_file
+from flask_login import login_required
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from reports.excel import write_workbook
+from reports.i18n import LANGUAGES
+from reports.pdf import render_pdf
 from surveyapp.auth.sessions import signed_in_user
-from surveyapp.services.access import load_cycle_for, require
+from surveyapp.models import Cycle
+from surveyapp.services.access import AccessDenied, load_cycle_for, require
+from surveyapp.services.reporting import CycleReport, cycle_report, report_kind
 from surveyapp.services.reviews import stage_profile
 
 bp = Blueprint("results", __name__)
+
+#: Download formats: (MIME type, writer of the report data to bytes).
+FORMATS = {
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 @bp.get("/cycles/<int:cycle_id>/results")
 @login_required
 def cycle_results(cycle_id: int) -> str:
+    cycle = _cycle_with_results(cycle_id)
+    return render_template("results/cycle.html", cycle=cycle, profile=stage_profile(cycle),
+                           report_kind=report_kind(cycle))
+
+
+@bp.get("/cycles/<int:cycle_id>/report")
+@login_required
+def report_page(cycle_id: int) -> str:
+    cycle = _cycle_with_results(cycle_id)
+    kind = report_kind(cycle)
+    problems = _report(cycle, "en").problems if kind else []
+    return render_template("results/report.html", cycle=cycle, kind=kind, problems=problems,
+                           languages=LANGUAGES, formats=FORMATS)
+
+
+@bp.get("/cycles/<int:cycle_id>/report.<any(pdf, xlsx):extension>")
+@login_required
+def download_report(cycle_id: int, extension: str) -> WerkzeugResponse:
+    cycle = _cycle_with_results(cycle_id)
+    require(report_kind(cycle) is not None,
+            "There is no report before the answers are submitted.", status=409)
+    language = request.args.get("lang", "en")
+    require(language in LANGUAGES, f"Reports are written in {', '.join(LANGUAGES)}.",
+            status=400)
+    report = _report(cycle, language)
+    if report.data is None:
+        raise AccessDenied("The answers of this cycle cannot be scored yet: see the report "
+                           "page for the problems.", 409)
+    if extension == "pdf":
+        content = render_pdf(report.data)
+    else:
+        buffer = io.BytesIO()
+        write_workbook(report.data, buffer)
+        content = buffer.getvalue()
+    name = f"{cycle.instrument_version.key}-cycle-{cycle.id}-{report_kind(cycle)}-{language}"
+    return send_file(io.BytesIO(content), mimetype=FORMATS[extension], as_attachment=True,
+                     download_name=f"{name}.{extension}")
+
+
+def _cycle_with_results(cycle_id: int) -> Cycle:
     cycle, access = load_cycle_for(signed_in_user(), cycle_id)
     require(access.may_see_results, "Your roles do not include reading this cycle's results.")
-    return render_template("results/cycle.html", cycle=cycle, profile=stage_profile(cycle))
+    return cycle
+
+
+def _report(cycle: Cycle, language: str) -> CycleReport:
+    return cycle_report(cycle, language=language, today=dt.date.today())

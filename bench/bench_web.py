@@ -118,9 +118,9 @@ def _gunicorn(instance: Path) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                urllib.request.urlopen(base + BASELINE, timeout=2).read()
+                urllib.request.urlopen(base + BASELINE, timeout=5).read()
                 break
-            except (urllib.error.URLError, ConnectionError):
+            except OSError:  # refused, reset or timed out while the workers import the app
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("gunicorn did not start: see "
                                        f"{instance / 'gunicorn.log'}") from None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -180,8 +179,6 @@ def _innermost_model(annotation: Any) -> Any:
         found = _innermost_model(argument)
         if found is not None:
             return found
-    if isinstance(annotation, types.UnionType):
-        return None
     return None
 
 

@@ -25,7 +25,7 @@ from surveyapp.services.reviews import stage_profile
 
 bp = Blueprint("results", __name__)
 
-#: Download formats: (MIME type, writer of the report data to bytes).
+#: Download formats and their MIME types.
 FORMATS = {
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

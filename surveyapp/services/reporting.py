@@ -24,7 +24,7 @@ from scoring import AnswersInvalid, FrameworkNode, Responses, score
 from surveyapp.extensions import db
 from surveyapp.models import Answer, Cycle, CycleState, Response, ResponseState
 from surveyapp.services.instrument_versions import loaded_instrument
-from surveyapp.services.reviews import validated_values
+from surveyapp.services.reviews import validated_stage_answers
 
 #: Responses that count in a report: submitted ones, and those validated or returned later.
 REPORTED_RESPONSE_STATES = (ResponseState.submitted, ResponseState.returned,
@@ -59,24 +59,6 @@ def _scored_answers(response: Response, answer: Answer) -> Iterator[ScoredAnswer
                            answer.comment, node)
 
 
-def _validated_answers(cycle: Cycle, loaded: LoadedInstrument) -> Iterator[ScoredAnswer]:
-    """Validators' stages as answers to the instrument's validator questionnaire (JIU)."""
-    by_node = {
-        item.node: (questionnaire.id, item.id)
-        for questionnaire in loaded.instrument.questionnaires if questionnaire.role == "validator"
-        for item in questionnaire.items if item.role == "validated_stage"
-    }
-    stage_items = {
-        item.id: item.node
-        for questionnaire in loaded.instrument.questionnaires
-        for item in questionnaire.items if item.role == "stage"
-    }
-    for (_response_id, item_id, _node), value in sorted(validated_values(cycle).items()):
-        target = by_node.get(stage_items.get(item_id))
-        if target is not None and isinstance(value, int):
-            yield ScoredAnswer("validation", target[0], target[1], value)
-
-
 def cycle_responses(cycle: Cycle, loaded: LoadedInstrument) -> Responses:
     """Every reported answer of the cycle, its validated stages and its framework."""
     responses = db.session.scalars(
@@ -87,7 +69,7 @@ def cycle_responses(cycle: Cycle, loaded: LoadedInstrument) -> Responses:
     answers = [scored for response in responses
                for answer in sorted(response.answers, key=lambda a: (a.item_id, a.framework_node))
                for scored in _scored_answers(response, answer)]
-    answers.extend(_validated_answers(cycle, loaded))
+    answers.extend(validated_stage_answers(cycle, loaded.instrument))
     framework = [FrameworkNode(node.code, node.level, node.title, node.parent_code, node.section)
                  for node in cycle.framework_nodes]
     return Responses.of(answers, framework)

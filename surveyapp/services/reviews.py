@@ -36,7 +36,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from instruments import LoadedInstrument
 from instruments.checks import walk_nodes
-from instruments.schema import Item, Node, Questionnaire, Stage
+from instruments.schema import Instrument, Item, Node, Questionnaire, Stage
 from scoring import Answer as ScoredAnswer
 from scoring import AnswersInvalid, Responses, StageResult, score
 from scoring.numbers import natural_key
@@ -882,12 +882,29 @@ def validated_values(cycle: Cycle) -> dict[tuple[int, str, str], Any]:
     }
 
 
-def validated_stages(cycle: Cycle) -> dict[str, int]:
-    """JIU: stage item id -> validated stage, for the cycle's self-assessment."""
-    return {
-        item_id: value for (_, item_id, _), value in sorted(validated_values(cycle).items())
-        if isinstance(value, int)
+def validated_stage_answers(cycle: Cycle, instrument: Instrument) -> list[ScoredAnswer]:
+    """Validators' stages as answers to the instrument's validator questionnaire (JIU).
+
+    The scoring engine reads validated stages from the ``validated_stage`` item of the
+    same node in the validator questionnaire; this turns the review decisions into them.
+    """
+    by_node = {
+        item.node: (questionnaire.id, item.id)
+        for questionnaire in instrument.questionnaires if questionnaire.role == "validator"
+        for item in questionnaire.items if item.role == "validated_stage"
     }
+    stage_nodes = {
+        item.id: item.node
+        for questionnaire in instrument.questionnaires
+        if questionnaire.role in REVIEWED_QUESTIONNAIRE_ROLES
+        for item in questionnaire.items if item.role == "stage"
+    }
+    answers = []
+    for (_response_id, item_id, _node), value in sorted(validated_values(cycle).items()):
+        target = by_node.get(stage_nodes.get(item_id))
+        if target is not None and isinstance(value, int):
+            answers.append(ScoredAnswer("validation", target[0], target[1], value))
+    return answers
 
 
 @dataclass(frozen=True)
@@ -915,11 +932,6 @@ def stage_profile(cycle: Cycle) -> StageProfile | None:
     """
     loaded = instrument_of(cycle)
     instrument = loaded.instrument
-    validator_items = {
-        item.node: (questionnaire.id, item.id)
-        for questionnaire in instrument.questionnaires if questionnaire.role == "validator"
-        for item in questionnaire.items if item.role == "validated_stage"
-    }
     self_items = {
         item.id: (questionnaire.id, item)
         for questionnaire in instrument.questionnaires
@@ -938,11 +950,7 @@ def stage_profile(cycle: Cycle) -> StageProfile | None:
         if response.questionnaire == questionnaire_id and isinstance(answer.value, int):
             answers.append(ScoredAnswer(f"response-{response.id}", questionnaire_id,
                                         answer.item_id, answer.value))
-    for item_id, stage in validated_stages(cycle).items():
-        target = validator_items.get(self_items[item_id][1].node) if item_id in self_items \
-            else None
-        if target is not None:
-            answers.append(ScoredAnswer("validation", target[0], target[1], stage))
+    answers.extend(validated_stage_answers(cycle, instrument))
     try:
         report = score(instrument, Responses.of(answers), sha256=loaded.sha256)
     except AnswersInvalid as invalid:

@@ -71,5 +71,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(evidence.bp)
     app.register_blueprint(invitations.bp)
+    from surveyapp import account, api
+
+    app.register_blueprint(account.bp)
+    app.register_blueprint(api.bp)
     register_commands(app.cli)
     return app

@@ -7,6 +7,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.wrappers import Response
 
+from surveyapp.api import problems
+from surveyapp.api.problems import is_api_request
 from surveyapp.extensions import db
 from surveyapp.services.access import AccessDenied
 
@@ -77,6 +79,9 @@ def handle_http_error(error: HTTPException) -> Response | HTTPException | tuple[
         return error  # routing redirects are HTTPExceptions too
     if error.code >= 500:
         db.session.rollback()
+    if is_api_request():
+        detail = size_limit_text()[1] if error.code == 413 else None
+        return problems.from_http_error(error, detail)
     title, message = explain(error)
     if wants_json():
         response = jsonify(error=error.code, title=title, message=message)

@@ -1,5 +1,6 @@
 """Database models; importing this package registers every table on ``db.metadata``."""
 
+from surveyapp.models.api_tokens import ApiToken
 from surveyapp.models.audit import AuditEvent
 from surveyapp.models.cycles import Cycle, CycleParticipant, CycleState, ParticipantRole
 from surveyapp.models.evidence import Evidence, EvidenceKind, EvidenceLink
@@ -19,6 +20,7 @@ from surveyapp.models.users import User
 
 __all__ = [
     "Answer",
+    "ApiToken",
     "AuditEvent",
     "Cycle",
     "CycleParticipant",

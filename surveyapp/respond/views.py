@@ -37,6 +37,7 @@ from surveyapp.services.answers import (
     layout_for,
     locked_reason,
     save_answer,
+    save_answers,
     slot_statuses,
     submit_response,
 )
@@ -419,24 +420,9 @@ def _autosave(who: Respondent) -> tuple[WerkzeugResponse, int]:
                 for key, parts in payload.get("slots", {}).items()}
     except PayloadError as problem:
         return jsonify(error=f"This save request cannot be read ({problem})."), 400
-    answers = answers_by_slot(who.response)
-    saved, errors = [], {}
     try:
-        for slot in who.layout.slots:  # questionnaire order, so skip logic sees earlier answers
-            if slot.key not in sent:
-                continue
-            if not who.may_change(slot):
-                errors[slot.key] = {"value": "This question can no longer change."}
-                continue
-            result = save_answer(who.response, slot.item_id, slot.framework_node, sent[slot.key],
-                                 who.actor, layout=who.layout, answers=answers,
-                                 editable=who.editable)
-            if result.answer is not None:
-                answers[slot.key] = result.answer
-            if result.changed:
-                saved.append(slot.key)
-            if result.errors:
-                errors[slot.key] = result.errors
+        batch = save_answers(who.response, sent, who.actor, layout=who.layout,
+                             editable=who.editable)
         confirmed = confirm_carried_over(who.response, confirm, who.actor) if confirm else []
         db.session.commit()
     except (StaleDataError, IntegrityError):
@@ -445,10 +431,10 @@ def _autosave(who: Respondent) -> tuple[WerkzeugResponse, int]:
     except ServiceError as refused:
         db.session.rollback()
         return jsonify(error=str(refused), locked=True), 409
-    statuses = slot_statuses(who.layout, answers)
+    statuses = slot_statuses(who.layout, batch.answers)
     required = [status for status in statuses if status.required]
     return jsonify(
-        saved=saved, errors=errors,
+        saved=batch.saved, errors=batch.errors,
         confirmed=[slot_key(a.item_id, a.framework_node) for a in confirmed],
         problems={s.slot.key: s.problem for s in statuses if s.slot.key in sent and s.problem},
         relevance={s.slot.key: s.relevant for s in statuses},

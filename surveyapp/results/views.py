@@ -14,22 +14,20 @@ from flask import Blueprint, render_template, request, send_file
 from flask_login import login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from reports.excel import write_workbook
 from reports.i18n import LANGUAGES
-from reports.pdf import render_pdf
 from surveyapp.auth.sessions import signed_in_user
 from surveyapp.models import Cycle
-from surveyapp.services.access import AccessDenied, load_cycle_for, require
-from surveyapp.services.reporting import CycleReport, cycle_report, report_kind
+from surveyapp.services.access import load_cycle_for, require
+from surveyapp.services.reporting import (
+    REPORT_FORMATS,
+    CycleReport,
+    cycle_report,
+    report_file,
+    report_kind,
+)
 from surveyapp.services.reviews import stage_profile
 
 bp = Blueprint("results", __name__)
-
-#: Download formats and their MIME types.
-FORMATS = {
-    "pdf": "application/pdf",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 @bp.get("/cycles/<int:cycle_id>/results")
@@ -47,31 +45,17 @@ def report_page(cycle_id: int) -> str:
     kind = report_kind(cycle)
     problems = _report(cycle, "en").problems if kind else []
     return render_template("results/report.html", cycle=cycle, kind=kind, problems=problems,
-                           languages=LANGUAGES, formats=FORMATS)
+                           languages=LANGUAGES, formats=REPORT_FORMATS)
 
 
 @bp.get("/cycles/<int:cycle_id>/report.<any(pdf, xlsx):extension>")
 @login_required
 def download_report(cycle_id: int, extension: str) -> WerkzeugResponse:
     cycle = _cycle_with_results(cycle_id)
-    require(report_kind(cycle) is not None,
-            "There is no report before the answers are submitted.", status=409)
-    language = request.args.get("lang", "en")
-    require(language in LANGUAGES, f"Reports are written in {', '.join(LANGUAGES)}.",
-            status=400)
-    report = _report(cycle, language)
-    if report.data is None:
-        raise AccessDenied("The answers of this cycle cannot be scored yet: see the report "
-                           "page for the problems.", 409)
-    if extension == "pdf":
-        content = render_pdf(report.data)
-    else:
-        buffer = io.BytesIO()
-        write_workbook(report.data, buffer)
-        content = buffer.getvalue()
-    name = f"{cycle.instrument_version.key}-cycle-{cycle.id}-{report_kind(cycle)}-{language}"
-    return send_file(io.BytesIO(content), mimetype=FORMATS[extension], as_attachment=True,
-                     download_name=f"{name}.{extension}")
+    report = report_file(cycle, extension, language=request.args.get("lang", "en"),
+                         today=dt.date.today())
+    return send_file(io.BytesIO(report.content), mimetype=report.media_type, as_attachment=True,
+                     download_name=report.filename)
 
 
 def _cycle_with_results(cycle_id: int) -> Cycle:

@@ -109,6 +109,21 @@ def may_edit_response(user: User, response: Response, access: CycleAccess) -> bo
     return access.may_answer and response.state in EDITABLE_RESPONSE_STATES
 
 
+def may_read_answers(user: User, response: Response, access: CycleAccess) -> bool:
+    """A response's answers one by one: its respondent (an assigned focal point) always; the
+    cycle's validators and managers once it is submitted, as the review pages show them.
+
+    Answers given through invitation links are never shown one by one, so an anonymous
+    partner stays anonymous: they count only in the scored results.
+    """
+    if response.respondent_id is None:
+        return False
+    if response.respondent_id == user.id:
+        return access.is_focal_point
+    return (access.is_validator or access.may_manage) and (
+        response.state is not ResponseState.draft)
+
+
 def may_follow_review(user: User, response: Response, access: CycleAccess) -> bool:
     """An item's review and thread: the cycle's validators, its managers, the respondent."""
     return access.is_validator or access.may_manage or response.respondent_id == user.id

@@ -274,6 +274,54 @@ def save_answer(
     return SavedAnswer(answer, errors, changed=True)
 
 
+@dataclass
+class BatchSave:
+    """The outcome of saving several items: the keys that changed, the refused parts by key
+    (as :attr:`SavedAnswer.errors`, or ``value`` for an item that may not change), and every
+    answer of the response after the save, keyed like :attr:`Slot.key`."""
+
+    saved: list[str]
+    errors: dict[str, dict[str, str]]
+    answers: dict[str, Answer]
+
+
+def save_answers(
+    response: Response,
+    sent: Mapping[str, RawAnswer],
+    actor: Actor,
+    *,
+    layout: Layout | None = None,
+    editable: frozenset[str] | None = None,
+) -> BatchSave:
+    """Save the items ``sent`` (keyed like :attr:`Slot.key`) in questionnaire order, so the
+    skip logic sees earlier answers; items the respondent may no longer change are refused.
+
+    Keys that name no question of the layout are ignored: callers check them first.
+
+    :raises ServiceError: as :func:`save_answer`, when the response is locked.
+    """
+    layout = layout or layout_for(response)
+    editable = editable if editable is not None else editable_keys(response, layout)
+    answers = answers_by_slot(response)
+    saved: list[str] = []
+    errors: dict[str, dict[str, str]] = {}
+    for slot in layout.slots:
+        if slot.key not in sent:
+            continue
+        if editable is not None and slot.key not in editable:
+            errors[slot.key] = {"value": "This question can no longer change."}
+            continue
+        result = save_answer(response, slot.item_id, slot.framework_node, sent[slot.key],
+                             actor, layout=layout, answers=answers, editable=editable)
+        if result.answer is not None:
+            answers[slot.key] = result.answer
+        if result.changed:
+            saved.append(slot.key)
+        if result.errors:
+            errors[slot.key] = result.errors
+    return BatchSave(saved, errors, answers)
+
+
 def confirm_carried_over(
     response: Response, slot_keys: Iterable[str], actor: Actor
 ) -> list[Answer]:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from instruments.schema import Instrument, Questionnaire
@@ -412,18 +412,21 @@ def units_for_new_cycles(user: User) -> list[Unit]:
         select(Unit).where(Unit.id.in_(select(subtree.c.id))).order_by(Unit.code)))
 
 
-def visible_cycles(user: User) -> list[Cycle]:
-    """Cycles of every unit the user's roles cover, and those they are assigned to."""
+def visible_cycles_query(user: User) -> Select[tuple[Cycle]]:
+    """The query of :func:`visible_cycles`, for callers that filter or page it further."""
     roots = list(db.session.scalars(select(Membership.unit_id).where(
         Membership.user_id == user.id)))
     assigned = select(CycleParticipant.cycle_id).where(CycleParticipant.user_id == user.id)
     conditions = [Cycle.id.in_(assigned)]
     if roots:
         conditions.append(Cycle.unit_id.in_(select(Unit.subtree_cte(roots).c.id)))
-    return list(db.session.scalars(
-        select(Cycle).options(joinedload(Cycle.unit)).where(or_(*conditions))
-        .order_by(Cycle.due_on.is_(None), Cycle.due_on, Cycle.id.desc())
-    ).unique())
+    return (select(Cycle).options(joinedload(Cycle.unit)).where(or_(*conditions))
+            .order_by(Cycle.due_on.is_(None), Cycle.due_on, Cycle.id.desc()))
+
+
+def visible_cycles(user: User) -> list[Cycle]:
+    """Cycles of every unit the user's roles cover, and those they are assigned to."""
+    return list(db.session.scalars(visible_cycles_query(user)).unique())
 
 
 def partner_response_counts(cycle_ids: Iterable[int]) -> dict[int, int]:

@@ -10,6 +10,7 @@ offline give the same result.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -18,11 +19,15 @@ from sqlalchemy.orm import selectinload
 
 from instruments.loader import LoadedInstrument
 from reports.action_plan import draft_action_plan
+from reports.excel import write_workbook
+from reports.i18n import LANGUAGES
 from reports.model import ReportContext, ReportData
+from reports.pdf import render_pdf
 from scoring import Answer as ScoredAnswer
-from scoring import AnswersInvalid, FrameworkNode, Responses, score
+from scoring import AnswersInvalid, FrameworkNode, Responses, ScoreReport, score
 from surveyapp.extensions import db
 from surveyapp.models import Answer, Cycle, CycleState, Response, ResponseState
+from surveyapp.services.access import AccessDenied, require
 from surveyapp.services.instrument_versions import loaded_instrument
 from surveyapp.services.reviews import validated_stage_answers
 
@@ -76,6 +81,29 @@ def cycle_responses(cycle: Cycle, loaded: LoadedInstrument) -> Responses:
 
 
 @dataclass(frozen=True)
+class CycleScores:
+    """A cycle's scored results with what they were computed from, or the problems that keep
+    its answers from being scored (then ``scores`` is None)."""
+
+    loaded: LoadedInstrument
+    responses: Responses
+    scores: ScoreReport | None
+    problems: list[str]
+
+
+def cycle_scores(cycle: Cycle) -> CycleScores:
+    """Score the cycle's reported answers with its own instrument version."""
+    loaded = loaded_instrument(cycle.instrument_version)
+    responses = cycle_responses(cycle, loaded)
+    try:
+        scores = score(loaded.instrument, responses, sha256=loaded.sha256)
+    except AnswersInvalid as invalid:
+        return CycleScores(loaded, responses, None,
+                           [problem.format(f"cycle {cycle.id}") for problem in invalid.problems])
+    return CycleScores(loaded, responses, scores, [])
+
+
+@dataclass(frozen=True)
 class CycleReport:
     """The report data of a cycle, or the problems that keep its answers from being scored."""
 
@@ -85,13 +113,10 @@ class CycleReport:
 
 def cycle_report(cycle: Cycle, *, language: str, today: dt.date) -> CycleReport:
     """Score the cycle and assemble its report (preliminary or final by the cycle's state)."""
-    loaded = loaded_instrument(cycle.instrument_version)
-    responses = cycle_responses(cycle, loaded)
-    try:
-        scores = score(loaded.instrument, responses, sha256=loaded.sha256)
-    except AnswersInvalid as invalid:
-        return CycleReport(None, [problem.format(f"cycle {cycle.id}")
-                                  for problem in invalid.problems])
+    scored = cycle_scores(cycle)
+    loaded, responses, scores = scored.loaded, scored.responses, scored.scores
+    if scores is None:
+        return CycleReport(None, scored.problems)
     context = ReportContext(
         unit=cycle.unit.name, generated=today, cycle=cycle.title,
         period=f"{cycle.period_start.isoformat()} to {cycle.period_end.isoformat()}",
@@ -102,3 +127,41 @@ def cycle_report(cycle: Cycle, *, language: str, today: dt.date) -> CycleReport:
         actions=draft_action_plan(loaded.instrument, scores, responses, language=language),
     )
     return CycleReport(data, [])
+
+
+#: Report downloads and their media types.
+REPORT_FORMATS = {
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    content: bytes
+    media_type: str
+    filename: str
+
+
+def report_file(cycle: Cycle, extension: str, *, language: str, today: dt.date) -> ReportFile:
+    """The cycle's report as a PDF or Excel file, for the web and the API alike.
+
+    :raises AccessDenied: 409 before the answers are submitted or while they cannot be
+        scored, 400 for a language reports are not written in.
+    """
+    require(report_kind(cycle) is not None,
+            "There is no report before the answers are submitted.", status=409)
+    require(language in LANGUAGES, f"Reports are written in {', '.join(LANGUAGES)}.",
+            status=400)
+    report = cycle_report(cycle, language=language, today=today)
+    if report.data is None:
+        raise AccessDenied("The answers of this cycle cannot be scored yet: see the report "
+                           "page for the problems.", 409)
+    if extension == "pdf":
+        content = render_pdf(report.data)
+    else:
+        buffer = io.BytesIO()
+        write_workbook(report.data, buffer)
+        content = buffer.getvalue()
+    name = f"{cycle.instrument_version.key}-cycle-{cycle.id}-{report_kind(cycle)}-{language}"
+    return ReportFile(content, REPORT_FORMATS[extension], f"{name}.{extension}")

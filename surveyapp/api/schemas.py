@@ -10,6 +10,7 @@ docs/scoring.md "The JSON shape"), checked against :class:`ScoreReportOut` on th
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -22,6 +23,7 @@ from pydantic import (
     StrictStr,
 )
 
+from reports.i18n import LANGUAGES
 from surveyapp.models import CycleState, ParticipantRole, ResponseState, Role
 from surveyapp.models.units import UnitKind
 
@@ -250,8 +252,12 @@ class MeOut(ApiModel):
     token: TokenOut
 
 
+#: The languages reports are written in (``reports.i18n``).
+ReportLanguage = StrEnum("ReportLanguage", {code: code for code in LANGUAGES})
+
+
 class ReportQuery(ApiModel):
-    lang: Literal["en", "fr"] = Field("en", description="The language of the report.")
+    lang: ReportLanguage = Field(ReportLanguage("en"), description="The language of the report.")
 
 
 # --------------------------------------------------------------------------- scores

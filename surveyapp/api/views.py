@@ -270,7 +270,7 @@ REPORT_ERRORS = {**NOT_FOUND, 400: "A query parameter is not valid.",
 def report_pdf(cycle_id: int, query: ReportQuery) -> FlaskResponse:
     """The report of the web's Reports page: preliminary during review, final once
     validated."""
-    return _report(cycle_id, "pdf", query.lang)
+    return _report(cycle_id, "pdf", query.lang.value)
 
 
 @operation("GET", "/cycles/<int:cycle_id>/report.xlsx",
@@ -279,7 +279,7 @@ def report_pdf(cycle_id: int, query: ReportQuery) -> FlaskResponse:
 def report_xlsx(cycle_id: int, query: ReportQuery) -> FlaskResponse:
     """The workbook of the web's Reports page: preliminary during review, final once
     validated."""
-    return _report(cycle_id, "xlsx", query.lang)
+    return _report(cycle_id, "xlsx", query.lang.value)
 
 
 @operation("GET", "/cycles/<int:cycle_id>/responses",

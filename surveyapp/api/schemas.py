@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -26,10 +27,13 @@ from pydantic import (
 from reports.i18n import LANGUAGES
 from surveyapp.models import CycleState, ParticipantRole, ResponseState, Role
 from surveyapp.models.units import UnitKind
+from surveyapp.services.invitations import as_utc
 
 #: Shown answers: a code, stage or number; a text, date or yes/no; rubric levels by criterion.
 AnswerValue = int | float | str | dict[str, int]
 ReportKind = Literal["preliminary", "final"]
+#: A moment with its UTC offset: SQLite hands stored UTC times back without one.
+Moment = Annotated[datetime, AfterValidator(as_utc)]
 PER_PAGE_MAX = 100
 ANSWERS_MAX = 1000
 
@@ -161,8 +165,8 @@ class ResponseOut(ApiModel):
     state: ResponseState
     respondent: PersonOut
     language: str
-    started_at: datetime
-    submitted_at: datetime | None
+    started_at: Moment
+    submitted_at: Moment | None
     completion: CompletionOut
 
 
@@ -177,7 +181,7 @@ class AnswerOut(ApiModel):
     comment: str | None
     carried_over: bool = Field(
         description="Copied from the previous cycle and not yet changed or confirmed.")
-    updated_at: datetime
+    updated_at: Moment
 
 
 class ItemOut(ApiModel):
@@ -239,7 +243,7 @@ class MembershipOut(ApiModel):
 class TokenOut(ApiModel):
     name: str
     prefix: str
-    created_at: datetime
+    created_at: Moment
     expires_on: date | None
 
 

@@ -54,7 +54,7 @@ def test_a_new_token_is_shown_once_and_stored_hashed(
     assert created.status_code == 201
     assert created.headers["Cache-Control"] == "no-store"
     page = created.get_data(as_text=True)
-    secret = page.split('id="new-token" class="token-link" type="text" value="')[1].split('"')[0]
+    secret = page.split('id="new-token" class="link-list" type="text" value="')[1].split('"')[0]
     assert secret.startswith("sa_") and len(secret) > 40
     assert "shown only once" in page and f"Bearer {secret}" in page
     with app.app_context():

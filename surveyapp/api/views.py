@@ -69,7 +69,7 @@ from surveyapp.services.answers import (
     editable_keys,
     evidence_counts,
     layout_for,
-    locked_reason,
+    lock_for,
     missing_items,
     save_answers,
     slot_statuses,
@@ -130,9 +130,7 @@ def _response_detail(response: Response, access: CycleAccess) -> ResponseDetail:
     layout = layout_for(response)
     answers = answers_by_slot(response)
     statuses = slot_statuses(layout, answers, evidence_counts(answers.values()))
-    may_edit = may_edit_response(api_user(), response, access)
-    locked = locked_reason(response) if may_edit else (
-        locked_reason(response) or "You cannot change these answers.")
+    locked = lock_for(response, may_edit=may_edit_response(api_user(), response, access))
     editable = editable_keys(response, layout) if locked is None else frozenset()
     items = []
     for status in statuses:
@@ -173,8 +171,9 @@ def _editable_response(response_id: int) -> tuple[Response, CycleAccess]:
     user = api_user()
     require(response.respondent_id == user.id,
             "Only the respondent changes or submits these answers.")
-    if not may_edit_response(user, response, access):
-        raise ApiProblem(409, locked_reason(response) or "You cannot change these answers.")
+    locked = lock_for(response, may_edit=may_edit_response(user, response, access))
+    if locked:
+        raise ApiProblem(409, locked)
     return response, access
 
 

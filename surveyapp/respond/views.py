@@ -35,7 +35,7 @@ from surveyapp.services.answers import (
     editable_keys,
     evidence_counts,
     layout_for,
-    locked_reason,
+    lock_for,
     save_answer,
     save_answers,
     slot_statuses,
@@ -104,8 +104,7 @@ class Respondent:
 def _respondent(response: Response, actor: Actor, *, may_edit: bool, endpoint_prefix: str,
                 url_values: dict[str, Any]) -> Respondent:
     layout = layout_for(response)
-    locked = locked_reason(response) if may_edit else (
-        locked_reason(response) or "You cannot change these answers.")
+    locked = lock_for(response, may_edit=may_edit)
     editable = editable_keys(response, layout) if locked is None else frozenset()
     return Respondent(response, layout, actor, endpoint_prefix, url_values, editable, locked)
 

@@ -145,6 +145,13 @@ def locked_reason(response: Response) -> str | None:
     )
 
 
+def lock_for(response: Response, *, may_edit: bool) -> str | None:
+    """Why this person cannot change the response now (not theirs to change, or locked by
+    the workflow), or None while they can."""
+    reason = locked_reason(response)
+    return reason if may_edit else (reason or "You cannot change these answers.")
+
+
 def _values(answers: Iterable[Answer]) -> dict[tuple[str, str], Any]:
     return {(a.item_id, a.framework_node): None if a.not_applicable else a.value for a in answers}
 

@@ -28,9 +28,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from surveyapp.models import Unit, User
+from tests.web.api_world import bearer, make_token, response_of, submitted_jiu_cycle
 from tests.web.cycles_world import MINI, MINI_FRAMEWORK, World, build_world, make_cycle
-from tests.web.test_api import response_of, submitted_jiu_cycle
-from tests.web.test_api_tokens import bearer, make_token
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]

@@ -22,22 +22,8 @@ from sqlalchemy import select
 from surveyapp.extensions import db
 from surveyapp.models import ApiToken, AuditEvent, Role, Unit, User
 from surveyapp.models.base import now_utc
-from surveyapp.services.api_tokens import create_token
 from tests.conftest import csrf_token_in
-
-
-def make_token(app: Flask, user: User, *, name: str = "script",
-               expires_on: date | None = None) -> str:
-    """A token of ``user``, made through the service; returns its secret."""
-    with app.app_context():
-        owner = db.session.get_one(User, user.id)
-        _token, secret = create_token(owner, name, expires_on, today=date.today())
-        db.session.commit()
-        return secret
-
-
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
+from tests.web.api_world import bearer, make_token
 
 
 @pytest.fixture

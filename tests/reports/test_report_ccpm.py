@@ -157,7 +157,7 @@ def test_pdf_shows_each_block_score_and_rating_as_scored(report: Reporter, sha25
         assert scores.result(node).score == value  # type: ignore[attr-defined]
         assert f"{value:.2f} %" in _row(status_table, node) and word in _row(status_table, node)
     assert "Health cluster, Bangui" in text and "2026" in text
-    assert "ccpm 2015.1" in text and sha256 in text and f"sha256 {sha256[:16]}" in text
+    assert "ccpm 2015.2" in text and sha256 in text and f"sha256 {sha256[:16]}" in text
     assert running_heads(text) == {"PRELIMINARY REPORT"}
     assert "not yet been discussed and validated" in flat(text)
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.extensions import db
 from surveyapp.models.base import enum_column_type, now_utc
+from surveyapp.models.cycles import Cycle
 from surveyapp.models.users import User
 
 #: ``2026-Q3``: seven characters.
@@ -127,6 +128,7 @@ class Action(db.Model):
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declaration
 
+    cycle: Mapped[Cycle] = relationship()
     responsible_user: Mapped[User | None] = relationship(foreign_keys=[responsible_user_id])
     progress: Mapped[list[ProgressEntry]] = relationship(
         back_populates="action", cascade="all, delete-orphan",

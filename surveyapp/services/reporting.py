@@ -18,11 +18,12 @@ from sqlalchemy.orm import selectinload
 
 from instruments.loader import LoadedInstrument
 from reports.action_plan import draft_action_plan
-from reports.model import ReportContext, ReportData
+from reports.model import ActionItem, ReportContext, ReportData
 from scoring import Answer as ScoredAnswer
-from scoring import AnswersInvalid, FrameworkNode, Responses, score
+from scoring import AnswersInvalid, FrameworkNode, Responses, ScoreReport, score
 from surveyapp.extensions import db
-from surveyapp.models import Answer, Cycle, CycleState, Response, ResponseState
+from surveyapp.models import Action, Answer, Cycle, CycleState, Response, ResponseState
+from surveyapp.services.access import FINAL_STATES
 from surveyapp.services.instrument_versions import loaded_instrument
 from surveyapp.services.reviews import validated_stage_answers
 
@@ -31,7 +32,6 @@ REPORTED_RESPONSE_STATES = (ResponseState.submitted, ResponseState.returned,
                             ResponseState.validated)
 #: A report exists once answers are in: preliminary during review, final once validated.
 PRELIMINARY_STATES = frozenset({CycleState.submitted, CycleState.in_review})
-FINAL_STATES = frozenset({CycleState.validated, CycleState.closed})
 
 
 def report_kind(cycle: Cycle) -> str | None:
@@ -76,6 +76,45 @@ def cycle_responses(cycle: Cycle, loaded: LoadedInstrument) -> Responses:
 
 
 @dataclass(frozen=True)
+class ScoredCycle:
+    """A cycle's instrument, reported answers and scores, or the problems scoring met."""
+
+    loaded: LoadedInstrument
+    responses: Responses
+    scores: ScoreReport | None
+    problems: list[str]
+
+
+def score_cycle(cycle: Cycle) -> ScoredCycle:
+    """Score the cycle's reported answers with its own instrument version."""
+    loaded = loaded_instrument(cycle.instrument_version)
+    responses = cycle_responses(cycle, loaded)
+    try:
+        scores = score(loaded.instrument, responses, sha256=loaded.sha256)
+    except AnswersInvalid as invalid:
+        return ScoredCycle(loaded, responses, None,
+                           [problem.format(f"cycle {cycle.id}") for problem in invalid.problems])
+    return ScoredCycle(loaded, responses, scores, [])
+
+
+def stored_plan_items(cycle: Cycle) -> tuple[ActionItem, ...]:
+    """The cycle's stored action plan as report rows (empty when none is stored yet)."""
+    actions = db.session.scalars(select(Action).where(Action.cycle_id == cycle.id)
+                                 .order_by(Action.position, Action.id))
+    return tuple(
+        ActionItem(
+            node=", ".join(action.nodes), action=action.title, basis=action.basis,
+            rating=action.rating, responsible=action.responsible_organisation,
+            support=" ".join(part for part in (action.support_required, f"({action.support_from})"
+                                               if action.support_from else "") if part),
+            due_quarter=action.due_quarter or "", status=action.status.value,
+            source=action.source.value,
+        )
+        for action in actions
+    )
+
+
+@dataclass(frozen=True)
 class CycleReport:
     """The report data of a cycle, or the problems that keep its answers from being scored."""
 
@@ -84,21 +123,21 @@ class CycleReport:
 
 
 def cycle_report(cycle: Cycle, *, language: str, today: dt.date) -> CycleReport:
-    """Score the cycle and assemble its report (preliminary or final by the cycle's state)."""
-    loaded = loaded_instrument(cycle.instrument_version)
-    responses = cycle_responses(cycle, loaded)
-    try:
-        scores = score(loaded.instrument, responses, sha256=loaded.sha256)
-    except AnswersInvalid as invalid:
-        return CycleReport(None, [problem.format(f"cycle {cycle.id}")
-                                  for problem in invalid.problems])
+    """Score the cycle and assemble its report (preliminary or final by the cycle's state).
+
+    The action plan is the stored plan once the coordinator has one, else the drafts.
+    """
+    scored = score_cycle(cycle)
+    if scored.scores is None:
+        return CycleReport(None, scored.problems)
+    loaded, responses, scores = scored.loaded, scored.responses, scored.scores
     context = ReportContext(
         unit=cycle.unit.name, generated=today, cycle=cycle.title,
         period=f"{cycle.period_start.isoformat()} to {cycle.period_end.isoformat()}",
         final=report_kind(cycle) == "final", language=language,
     )
-    data = ReportData(
-        context=context, instrument=loaded, scores=scores, responses=responses,
-        actions=draft_action_plan(loaded.instrument, scores, responses, language=language),
-    )
+    actions = stored_plan_items(cycle) or draft_action_plan(
+        loaded.instrument, scores, responses, language=language)
+    data = ReportData(context=context, instrument=loaded, scores=scores, responses=responses,
+                      actions=actions)
     return CycleReport(data, [])

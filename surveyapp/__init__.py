@@ -71,8 +71,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(evidence.bp)
     app.register_blueprint(invitations.bp)
-    from surveyapp import plans
+    from surveyapp import dashboards, plans
 
     app.register_blueprint(plans.bp)
+    app.register_blueprint(dashboards.bp)
     register_commands(app.cli)
     return app

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from instruments.loader import LoadedInstrument
 from instruments.schema import Questionnaire
@@ -35,7 +35,16 @@ from reports.quarters import Quarter
 from scoring import Cycle as TrendCycle
 from scoring import PercentResult, ScoreReport, StageResult, trend
 from surveyapp.extensions import db
-from surveyapp.models import Action, Cycle, Membership, Role, StoredResult, Unit, User
+from surveyapp.models import (
+    Action,
+    Cycle,
+    InstrumentVersion,
+    Membership,
+    Role,
+    StoredResult,
+    Unit,
+    User,
+)
 from surveyapp.services.access import FINAL_STATES
 from surveyapp.services.instrument_versions import loaded_instrument
 from surveyapp.services.plans import latest_percent
@@ -160,16 +169,27 @@ def build_dashboard(root: Unit, today: dt.date) -> Dashboard:
     units = list(db.session.scalars(select(Unit).where(
         Unit.id.in_(select(subtree.c.id)), Unit.id != root.id).order_by(Unit.code)))
     unit_ids = [unit.id for unit in units]
+    # Instrument versions (each holds a whole instrument's text) once each, not once per cycle;
+    # the cycles' lazy loads then find them in the session.
     cycles = list(db.session.scalars(
-        select(Cycle).options(joinedload(Cycle.unit))
+        select(Cycle).options(joinedload(Cycle.unit), lazyload(Cycle.instrument_version))
         .where(Cycle.unit_id.in_(unit_ids), Cycle.state.in_(FINAL_STATES))
         .order_by(Cycle.period_end, Cycle.id))) if unit_ids else []
+    versions = {cycle.instrument_version_id for cycle in cycles}
+    if versions:
+        db.session.scalars(select(InstrumentVersion).where(InstrumentVersion.id.in_(versions))
+                           ).all()
     stored = stored_results(cycles)
     by_key: dict[str, dict[int, list[Cycle]]] = defaultdict(lambda: defaultdict(list))
     for cycle in cycles:
         if cycle.id in stored:
             by_key[cycle.instrument_version.key][cycle.unit_id].append(cycle)
-    panels = [_panel(per_unit, stored) for _key, per_unit in sorted(by_key.items())]
+    # each unit's latest cycle and the one before: the heat map and the trend
+    shown = {cycle.id for per_unit in by_key.values() for unit_cycles in per_unit.values()
+             for cycle in unit_cycles[-2:]}
+    results = {cycle_id: results_of(row) for cycle_id, row in stored.items()
+               if cycle_id in shown}
+    panels = [_panel(per_unit, stored, results) for _key, per_unit in sorted(by_key.items())]
     with_results = {unit_id for per_unit in by_key.values() for unit_id in per_unit}
     actions = list(db.session.execute(
         select(Action, Cycle.unit_id).join(Cycle, Cycle.id == Action.cycle_id)
@@ -184,7 +204,11 @@ def build_dashboard(root: Unit, today: dt.date) -> Dashboard:
 # --------------------------------------------------------------------------- heat maps
 
 
-def _panel(per_unit: dict[int, list[Cycle]], stored: dict[int, StoredResult]) -> Panel:
+Results = dict[int, tuple[PercentResult | StageResult, ...]]
+
+
+def _panel(per_unit: dict[int, list[Cycle]], stored: dict[int, StoredResult],
+           results: Results) -> Panel:
     """The heat map of one instrument, on the columns of its newest version in use."""
     newest = max((cycles[-1] for cycles in per_unit.values()),
                  key=lambda cycle: cycle.instrument_version.id)
@@ -193,7 +217,7 @@ def _panel(per_unit: dict[int, list[Cycle]], stored: dict[int, StoredResult]) ->
     rows = []
     columns: dict[str, str] = {}
     for cycles in per_unit.values():
-        row = _unit_row(cycles, stored, labels)
+        row = _unit_row(cycles, results, labels)
         rows.append(row)
         for node in row.cells:
             columns.setdefault(node, labels.title(node))
@@ -205,17 +229,17 @@ def _panel(per_unit: dict[int, list[Cycle]], stored: dict[int, StoredResult]) ->
                   partner_questionnaire=partners)
     if partners is not None:
         for row in panel.rows:
-            _partner_cells(row, stored[row.cycle.id], partners)
-    panel.shared = _shared(panel, labels, stored)
+            _partner_cells(row, stored[row.cycle.id], results[row.cycle.id], partners)
+    panel.shared = _shared(panel, labels, results)
     return panel
 
 
-def _report(cycle: Cycle, loaded: LoadedInstrument, stored: dict[int, StoredResult]) -> ScoreReport:
-    return ScoreReport(loaded.key, loaded.version, loaded.sha256, None,
-                       results_of(stored[cycle.id]), None, None, (), ())
+def _report(cycle: Cycle, loaded: LoadedInstrument, results: Results) -> ScoreReport:
+    return ScoreReport(loaded.key, loaded.version, loaded.sha256, None, results[cycle.id],
+                       None, None, (), ())
 
 
-def _unit_row(cycles: list[Cycle], stored: dict[int, StoredResult], labels: Labels) -> UnitRow:
+def _unit_row(cycles: list[Cycle], results: Results, labels: Labels) -> UnitRow:
     """The unit's latest cycle, lined up with the one before through ``scoring.trend``."""
     latest = cycles[-1]
     chosen = cycles[-2:]
@@ -223,7 +247,7 @@ def _unit_row(cycles: list[Cycle], stored: dict[int, StoredResult], labels: Labe
     for cycle in chosen:
         loaded = loaded_instrument(cycle.instrument_version)
         trend_cycles.append(TrendCycle(str(cycle.id), loaded.instrument,
-                                       _report(cycle, loaded, stored)))
+                                       _report(cycle, loaded, results)))
     lined_up = trend(trend_cycles)
     cells: dict[str, Cell] = {}
     changes: dict[str, str] = {}
@@ -283,11 +307,13 @@ def _legend(loaded: LoadedInstrument, labels: Labels) -> list[Cell]:
             if not band_set.convention]
 
 
-def _partner_cells(row: UnitRow, stored: StoredResult, partners: Questionnaire) -> None:
+def _partner_cells(row: UnitRow, stored: StoredResult,
+                   results: tuple[PercentResult | StageResult, ...], partners: Questionnaire
+                   ) -> None:
     """Partners' own scores, suppressed below the questionnaire's minimum group size."""
     minimum = partners.min_group_size or 0
     row.partners = stored.respondents.get(partners.id, 0)
-    for result in results_of(stored):
+    for result in results:
         if not isinstance(result, PercentResult):
             continue
         part = next((p for p in result.by_questionnaire if p.questionnaire == partners.id),
@@ -299,11 +325,11 @@ def _partner_cells(row: UnitRow, stored: StoredResult, partners: Questionnaire) 
             result.node, None if small else part.score, part.respondents, small)
 
 
-def _shared(panel: Panel, labels: Labels, stored: dict[int, StoredResult]) -> list[SharedWeakness]:
+def _shared(panel: Panel, labels: Labels, results: Results) -> list[SharedWeakness]:
     """Nodes rated in a band that calls for action in two or more units, most shared first."""
     units: dict[str, list[str]] = defaultdict(list)
     for row in panel.rows:
-        for result in results_of(stored[row.cycle.id]):
+        for result in results[row.cycle.id]:
             if isinstance(result, PercentResult) and needs_action(labels, result):
                 units[result.node].append(row.unit.code)
     shared = [SharedWeakness(node, labels.title(node), tuple(codes))

@@ -54,12 +54,14 @@ from surveyapp.services.access import (
 from surveyapp.services.audit import Actor
 from surveyapp.services.plans import (
     ActionDraft,
+    EarlierAction,
     Stocktake,
     add_action,
     close_quarter,
     closed_quarters,
     delete_action,
     draft_actions,
+    earlier_actions,
     edit_action,
     final_scores,
     latest_percent,
@@ -74,6 +76,7 @@ from surveyapp.services.plans import (
     targets_of,
 )
 from surveyapp.services.progress import progress_report
+from surveyapp.services.questionnaire import Page
 from surveyapp.services.recommendations import (
     RecommendationDraft,
     decide,
@@ -132,6 +135,21 @@ def _commit_or_flash(done: str) -> bool:
         return False
     flash(done, "success")
     return True
+
+
+# --------------------------------------------------------------------------- the next cycle
+
+
+@bp.app_template_global()
+def page_earlier_actions(cycle: Cycle, page: Page) -> list[EarlierAction]:
+    """The earlier cycles' actions about a questionnaire page's nodes (its node, its items'
+    nodes, the framework nodes it asks about)."""
+    nodes = {page.node.id} if page.node is not None else set()
+    for slot in page.slots:
+        nodes.update(slot.question.item.node_ids)
+        if slot.framework_node:
+            nodes.add(slot.framework_node)
+    return earlier_actions(cycle, nodes)
 
 
 # --------------------------------------------------------------------------- the plan

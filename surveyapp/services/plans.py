@@ -562,3 +562,50 @@ def final_cycles(unit: Unit) -> list[Cycle]:
         select(Cycle).where(Cycle.unit_id == unit.id,
                             Cycle.state.in_([CycleState.validated, CycleState.closed]))
         .order_by(Cycle.period_end, Cycle.id)))
+
+
+# --------------------------------------------------------------------------- next cycle
+
+
+@dataclass(frozen=True)
+class EarlierAction:
+    """An action of one of the unit's earlier cycles, shown beside the items it targeted."""
+
+    action: Action
+    cycle_title: str
+    percent: int | None
+
+
+def node_lineage(cycle: Cycle) -> dict[str, tuple[str, ...]]:
+    """Each node of the cycle's instrument with its ancestors, itself first."""
+    loaded = loaded_instrument(cycle.instrument_version)
+    found: dict[str, tuple[str, ...]] = {}
+
+    def walk(nodes: Sequence[Any], above: tuple[str, ...]) -> None:
+        for node in nodes:
+            found[node.id] = (node.id, *above)
+            walk(node.children, (node.id, *above))
+
+    walk(loaded.instrument.nodes, ())
+    return found
+
+
+def earlier_actions(cycle: Cycle, nodes: Iterable[str]) -> list[EarlierAction]:
+    """Actions of the unit's earlier cycles that targeted any of ``nodes`` or their ancestors
+    (an action on sub-function 1.1 concerns its indicators' questions), latest cycle first.
+
+    Two queries however many actions: the actions, then their latest percent.
+    """
+    lineage = node_lineage(cycle)
+    wanted = {ancestor for node in nodes for ancestor in lineage.get(node, (node,))}
+    if not wanted:
+        return []
+    rows = db.session.execute(
+        select(Action, Cycle.title).join(Cycle, Cycle.id == Action.cycle_id)
+        .where(Cycle.unit_id == cycle.unit_id, Cycle.id != cycle.id,
+               Cycle.period_start < cycle.period_start)
+        .order_by(Cycle.period_end.desc(), Action.position, Action.id)).tuples().all()
+    matching = [(action, title) for action, title in rows if wanted & set(action.nodes)]
+    percents = latest_percent(action for action, _title in matching)
+    return [EarlierAction(action, title, percents.get(action.id)) for action, title in matching]
+

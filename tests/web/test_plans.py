@@ -375,3 +375,47 @@ def test_routes_check_role_unit_and_state(
         assert len(_actions(cycle_id)) == 3
         assert db.session.scalars(select(AuditEvent).where(
             AuditEvent.action == "action.deleted")).one().before["nodes"] == ["1.1"]
+
+
+# --------------------------------------------------------------------------- PLAN09
+
+
+def test_the_next_cycle_shows_the_actions_that_targeted_each_page(
+    app: Flask, client: FlaskClient, login: Callable[..., object], world: World
+) -> None:
+    """PLAN09: the 2026 cycle's page of sub-function 1.1 shows the 2025 plan's action on 1.1
+    (done) and not the one on 1.2; a page with no earlier action shows none."""
+    from surveyapp.services.answers import layout_for
+
+    earlier = _drafted(app, world)
+    with app.app_context():
+        cycle = get_cycle(earlier)
+        actor = Actor.of(user(world.coordinator.email))
+        first, second = _actions(earlier)[:2]
+        record_progress(first, cycle, Stocktake(str(CURRENT), 100, status=ActionStatus.done),
+                        actor, TODAY)
+        record_progress(second, cycle, Stocktake(str(CURRENT), 30,
+                                                 status=ActionStatus.in_progress), actor, TODAY)
+        db.session.commit()
+        first_title, second_title = first.title, second.title
+    later = make_cycle(app, "ccpm", world.cluster, world.coordinator,
+                       focal_points=[world.focal_point])
+    answered = response_id(app, later, world.focal_point, "coordinator")
+    with app.app_context():
+        cycle = get_cycle(later)
+        cycle.period_start, cycle.period_end = dt.date(2026, 1, 1), dt.date(2026, 12, 31)
+        db.session.commit()
+        layout = layout_for(db.session.get_one(Response, answered))
+        page_11, page_12, page_21 = (layout.page_of(item) for item in ("q111", "q121", "q211"))
+    login(world.focal_point)
+    html = client.get(f"/cycles/{later}/respond/coordinator/page/{page_11}").get_data(
+        as_text=True)
+    assert "Actions agreed after earlier cycles" in html
+    assert first_title in html and "done, 100 % at the last stock-take" in html
+    assert second_title not in html
+    html = client.get(f"/cycles/{later}/respond/coordinator/page/{page_12}").get_data(
+        as_text=True)
+    assert second_title in html and "not done: in progress, 30 %" in html
+    html = client.get(f"/cycles/{later}/respond/coordinator/page/{page_21}").get_data(
+        as_text=True)
+    assert "Actions agreed after earlier cycles" not in html

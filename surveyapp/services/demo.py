@@ -262,7 +262,7 @@ def _nearest_code(item: Item, scales: dict[str, tuple[Option, ...]], level: int)
     return min(options, key=lambda option: (abs((option.score or 0) - level), option.code)).code
 
 
-def _demo_answers(instrument: Instrument, questionnaire: str, levels: tuple[int, ...],
+def demo_answers(instrument: Instrument, questionnaire: str, levels: tuple[int, ...],
                   offset: int) -> list[Answer]:
     found = next(q for q in instrument.questionnaires if q.id == questionnaire)
     items = {item.id: item for item in found.items}
@@ -290,13 +290,13 @@ def _final_demo_cycle(unit: Unit, focal_email: str, levels: tuple[int, ...], par
     instrument = loaded_instrument(version).instrument
     response = db.session.scalars(select(Response).where(
         Response.cycle_id == cycle.id, Response.respondent_id == focal_point.id)).one()
-    response.answers.extend(_demo_answers(instrument, response.questionnaire, levels, 0))
+    response.answers.extend(demo_answers(instrument, response.questionnaire, levels, 0))
     response.state = ResponseState.submitted
     for number in range(partners):
         db.session.add(Response(
             cycle=cycle, questionnaire="partner", state=ResponseState.submitted,
             organization_type=str(number % 6 + 1),
-            answers=_demo_answers(instrument, "partner", levels, DEMO_PARTNER_OFFSETS[number])))
+            answers=demo_answers(instrument, "partner", levels, DEMO_PARTNER_OFFSETS[number])))
     for state in (CycleState.submitted, CycleState.in_review, CycleState.validated):
         change_state(cycle, state, actor)
     return cycle

@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms.fields.choices import SelectChoice
 
+from reports.i18n import LANGUAGES
 from reports.progress import write_progress_pdf, write_progress_workbook
 from reports.quarters import Quarter
 from surveyapp.auth.sessions import signed_in_user
@@ -501,8 +502,10 @@ def progress_download(code: str, quarter: str, extension: str) -> WerkzeugRespon
     except ValueError as wrong:
         raise AccessDenied(str(wrong), 404) from None
     require(parsed <= Quarter.of(_today()), f"{parsed} has not started yet.", status=404)
-    data = progress_report(unit, str(parsed), today=_today(),
-                           language=request.args.get("lang", "en"))
+    language = request.args.get("lang", "en")
+    require(language in LANGUAGES, f"Reports are written in {', '.join(LANGUAGES)}.",
+            status=400)
+    data = progress_report(unit, str(parsed), today=_today(), language=language)
     buffer = io.BytesIO()
     if extension == "pdf":
         buffer.write(write_progress_pdf(data))

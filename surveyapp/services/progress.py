@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from reports.i18n import LANGUAGES
 from reports.progress import ProgressAction, ProgressData, Stocktake
 from reports.quarters import Quarter
 from surveyapp.models import Action, Unit
-from surveyapp.services import ServiceError
 from surveyapp.services.plans import (
     FINISHED,
     action_states,
@@ -31,12 +29,8 @@ def _started(action: Action, quarter: Quarter) -> bool:
 
 def progress_report(unit: Unit, quarter: str, *, today: dt.date, language: str = "en"
                     ) -> ProgressData:
-    """The quarterly progress report data of ``unit`` for ``quarter``.
-
-    :raises ServiceError: for a language reports are not written in.
-    """
-    if language not in LANGUAGES:
-        raise ServiceError(f"Reports are written in {', '.join(LANGUAGES)}.")
+    """The quarterly progress report data of ``unit`` for ``quarter`` (in a language of
+    ``reports.i18n.LANGUAGES``)."""
     parsed = Quarter.parse(quarter)
     closing = closed_quarters(unit).get(quarter)
     before = previous_closing(unit, quarter)

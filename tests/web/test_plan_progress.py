@@ -155,6 +155,11 @@ def test_quarterly_report_counts_and_changes(
     assert injected.value.startswith("=HYPERLINK") and injected.data_type == "s"
     assert [row[6].value for row in rows] == ["Done", "Delayed", "Overdue", "On track"]
     assert rows[0][8].value == "status planned → done; progress 50 % → 100 %"
+    french = openpyxl.load_workbook(io.BytesIO(client.get(
+        f"/units/CAR-HEALTH/progress/{CURRENT}.xlsx?lang=fr").data))
+    assert french.sheetnames == ["Synthèse", "Actions", "Points d'étape"]
+    assert dict(french["Synthèse"].iter_rows(min_row=2, values_only=True))["Réalisée"] == 1
+    assert client.get(f"/units/CAR-HEALTH/progress/{CURRENT}.pdf?lang=xx").status_code == 400
 
     _close(client, "CAR-HEALTH", CURRENT)
     with app.app_context():  # a closed quarter keeps its report as it was at closing

@@ -454,16 +454,18 @@ def _unit(code: str, roles: frozenset[Role]) -> tuple[Unit, User]:
     return unit, user
 
 
-def _quarter_choices(unit: Unit) -> list[str]:
-    return [q for q in open_quarters(unit, _today())]
+def _quarter_form(unit: Unit) -> QuarterForm:
+    """The form closing a quarter, offering the unit's open quarters."""
+    form = QuarterForm()
+    form.quarter.choices = [SelectChoice(q, q) for q in open_quarters(unit, _today())]
+    return form
 
 
 @bp.get("/units/<code>/progress")
 @login_required
 def unit_progress(code: str) -> str:
     unit, user = _unit(code, PROGRESS_READERS)
-    form = QuarterForm()
-    form.quarter.choices = [SelectChoice(q, q) for q in _quarter_choices(unit)]
+    form = _quarter_form(unit)
     closed = closed_quarters(unit)
     reports = sorted({*closed, str(Quarter.of(_today()))}, reverse=True)
     return render_template(
@@ -477,8 +479,7 @@ def unit_progress(code: str) -> str:
 @login_required
 def close(code: str) -> WerkzeugResponse:
     unit, user = _unit(code, PROGRESS_CLOSERS)
-    form = QuarterForm()
-    form.quarter.choices = [SelectChoice(q, q) for q in _quarter_choices(unit)]
+    form = _quarter_form(unit)
     if not form.validate():
         flash("Choose one of the open quarters to close.", "warning")
         return redirect(url_for("plans.unit_progress", code=code))

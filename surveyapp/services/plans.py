@@ -35,8 +35,6 @@ from surveyapp.models import (
     ActionSource,
     ActionStatus,
     Cycle,
-    CycleState,
-    Membership,
     ProgressEntry,
     QuarterClosing,
     Role,
@@ -49,6 +47,7 @@ from surveyapp.services.audit import Actor, record
 from surveyapp.services.evidence import add_plan_document, clean_url
 from surveyapp.services.instrument_versions import loaded_instrument
 from surveyapp.services.reporting import FINAL_STATES, ScoredCycle, score_cycle
+from surveyapp.services.units import holders
 
 TITLE_MAX = 300
 TEXT_MAX = 4000
@@ -150,12 +149,7 @@ def node_choices(cycle: Cycle) -> list[tuple[str, str]]:
 
 def responsible_candidates(unit: Unit) -> list[User]:
     """Active accounts holding the focal point or coordinator role on the unit or above it."""
-    lineage = Unit.lineage_cte(unit.id)
-    return list(db.session.scalars(
-        select(User).join(Membership, Membership.user_id == User.id)
-        .where(Membership.unit_id.in_(select(lineage.c.id)),
-               Membership.role.in_(RESPONSIBLE_ROLES), User.active.is_(True))
-        .distinct().order_by(User.display_name, User.email)))
+    return holders(unit, RESPONSIBLE_ROLES)
 
 
 # --------------------------------------------------------------------------- targets
@@ -554,14 +548,6 @@ def progress_in(actions: Sequence[Action], quarter: str) -> Mapping[int, list[Pr
             .order_by(ProgressEntry.recorded_at, ProgressEntry.id)):
         found[entry.action_id].append(entry)
     return found
-
-
-def final_cycles(unit: Unit) -> list[Cycle]:
-    """The unit's cycles with final results, oldest first."""
-    return list(db.session.scalars(
-        select(Cycle).where(Cycle.unit_id == unit.id,
-                            Cycle.state.in_([CycleState.validated, CycleState.closed]))
-        .order_by(Cycle.period_end, Cycle.id)))
 
 
 # --------------------------------------------------------------------------- next cycle

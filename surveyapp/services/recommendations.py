@@ -25,11 +25,9 @@ from surveyapp.models import (
     Action,
     ActionSource,
     Cycle,
-    Membership,
     Recommendation,
     RecommendationKind,
     RecommendationStatus,
-    Unit,
     User,
 )
 from surveyapp.models.base import now_utc
@@ -48,6 +46,7 @@ from surveyapp.services.plans import (
     title_and_description,
 )
 from surveyapp.services.reporting import ScoredCycle
+from surveyapp.services.units import holders
 
 
 def recommendation_items(cycle: Cycle) -> list[Item]:
@@ -70,12 +69,7 @@ def recommendations_of(cycle: Cycle) -> list[Recommendation]:
 
 def leadership(cycle: Cycle) -> list[User]:
     """Everyone who may decide the cycle's recommendations, to tell them one is waiting."""
-    lineage = Unit.lineage_cte(cycle.unit_id)
-    return list(db.session.scalars(
-        select(User).join(Membership, Membership.user_id == User.id)
-        .where(Membership.unit_id.in_(select(lineage.c.id)),
-               Membership.role.in_(LEADERSHIP_ROLES), User.active.is_(True))
-        .distinct().order_by(User.id)))
+    return holders(cycle.unit, LEADERSHIP_ROLES)
 
 
 def _kind(item: Item, code: int | str | None) -> RecommendationKind | None:

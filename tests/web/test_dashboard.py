@@ -13,14 +13,12 @@ DASH06 only coordinators, viewers and admins of the unit see it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from instruments.loader import load_instrument
 from reports.quarters import Quarter
@@ -30,6 +28,7 @@ from surveyapp.services.audit import Actor
 from surveyapp.services.plans import ActionDraft, draft_actions, edit_action, final_scores
 from tests.web.cycles_world import World, build_world, get_cycle, user
 from tests.web.plans_world import COORDINATOR, PARTNERS, final_ccpm_cycle
+from tests.web.test_questionnaire import counted_queries
 
 LAST = Quarter.of(dt.date.today()).previous
 
@@ -37,23 +36,6 @@ LAST = Quarter.of(dt.date.today()).previous
 @pytest.fixture
 def world(make_unit: Callable[..., Unit], make_user: Callable[..., User]) -> World:
     return build_world(make_unit, make_user)
-
-
-@contextmanager
-def counted_queries(app: Flask) -> Iterator[list[str]]:
-    """Every SQL statement sent while the block runs (as tests/web/test_questionnaire.py)."""
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def _with_plan(app: Flask, cycle_id: int, coordinator: User, *, overdue: bool = False) -> None:

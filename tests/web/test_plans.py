@@ -419,3 +419,21 @@ def test_the_next_cycle_shows_the_actions_that_targeted_each_page(
     html = client.get(f"/cycles/{later}/respond/coordinator/page/{page_21}").get_data(
         as_text=True)
     assert "Actions agreed after earlier cycles" not in html
+
+
+@pytest.mark.app_config(WTF_CSRF_ENABLED=True)
+def test_plan_forms_carry_their_csrf_token(
+    app: Flask, client: FlaskClient, login: Callable[..., object], world: World
+) -> None:
+    """PLAN08: a POST without the token is refused; the plan page's own form works."""
+    from tests.conftest import csrf_token_in
+
+    cycle_id = _final(app, world)
+    login(world.coordinator)
+    assert client.post(f"/cycles/{cycle_id}/plan/draft").status_code == 400
+    token = csrf_token_in(client.get(f"/cycles/{cycle_id}/plan"))
+    assert token is not None
+    assert client.post(f"/cycles/{cycle_id}/plan/draft",
+                       data={"csrf_token": token}).status_code == 302
+    with app.app_context():
+        assert len(_actions(cycle_id)) == 4

@@ -214,6 +214,11 @@ class Questionnaire(Model):
     title: LocalText
     introduction: LocalText | None = None
     anonymous: bool = False
+    min_group_size: int | None = Field(
+        default=None, ge=2,
+        description="the fewest respondents whose answers are shown apart as a group; "
+        "smaller groups are not shown on their own, so that nobody in them can be recognised",
+    )
     items: tuple[Item, ...] = Field(min_length=1)
     pages: tuple[Page, ...] = ()
 
@@ -222,7 +227,11 @@ class Questionnaire(Model):
 
 
 class Band(Model):
-    """A rating band over (lower, upper]: the first band also includes its lower bound."""
+    """A rating band over (lower, upper]: the first band also includes its lower bound.
+
+    ``action`` marks the bands whose results get a draft action in the action plan
+    (CCPM: weak and unsatisfactory).
+    """
 
     key: Annotated[str, Field(pattern=r"^[a-z][a-z_]*$")]
     lower: float
@@ -230,6 +239,7 @@ class Band(Model):
     label: LocalText
     colour: Annotated[str, Field(pattern=COLOUR_PATTERN)]
     text_colour: Annotated[str, Field(pattern=COLOUR_PATTERN)] = "#000000"
+    action: bool = False
 
 
 class BandSet(Model):

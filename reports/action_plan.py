@@ -3,8 +3,8 @@
 Where drafts come from (DESIGN.md "How work flows", step 5):
 
 - a percent-scored block (CCPM sub-function, or function 5-7 scored at function
-  level) rated in the lower half of its bands: CCPM's weak and unsatisfactory,
-  the functions the action plan must give special attention to
+  level) rated in a band the instrument marks ``action: true``: CCPM's weak and
+  unsatisfactory, the functions the action plan must give special attention to
   (seeds/004_bc0651d6516aab8c.txt:45; reference/instruments.md section 1.6);
 - a component judged below a target stage (JIU), quoting the next stage's
   descriptor as the action: the stages describe what the next step looks like
@@ -22,13 +22,14 @@ organisation, the support required and the due quarter at its review meeting.
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Mapping
 
 from instruments.schema import Instrument, Stage
 from reports.answers import AnswerIndex, recommendation
 from reports.i18n import Translator
 from reports.labels import Labels
 from reports.model import ActionItem
+from reports.quarters import quarter
 from reports.tree import blocks
 from scoring import PercentResult, Responses, RubricResult, ScoreReport, StageResult
 
@@ -40,29 +41,35 @@ def draft_action_plan(
     *,
     language: str = "en",
     target_stage: int | None = None,
+    component_targets: Mapping[str, int] | None = None,
+    recommendations: bool = True,
 ) -> tuple[ActionItem, ...]:
     """Draft actions, in the order of the scored tree.
 
-    :param target_stage: the stage every component should reach; without it no
-        stage-based action is drafted.
+    :param target_stage: the stage every component should reach; without it (and
+        without ``component_targets``) no stage-based action is drafted.
+    :param component_targets: a target for some components, over ``target_stage``.
+    :param recommendations: False leaves recommendations out, for callers that have
+        them decided first (the web app's plans: leadership approves each one).
     """
     t = Translator(language)
     labels = Labels(instrument, scores.framework, t)
     drafts = [*_from_weak_blocks(scores, labels)]
-    if target_stage is not None:
-        drafts += _below_target(scores, labels, target_stage)
-    drafts += _from_recommendations(scores, labels, AnswerIndex(instrument, responses))
+    targets = dict(component_targets or {})
+    if target_stage is not None or targets:
+        drafts += _below_target(scores, labels, target_stage, targets)
+    if recommendations:
+        drafts += _from_recommendations(scores, labels, AnswerIndex(instrument, responses))
     order = {result.node: position for position, result in enumerate(scores.results)}
     return tuple(sorted(drafts, key=lambda action: order.get(action.node, len(order))))
 
 
 def needs_action(labels: Labels, result: PercentResult) -> bool:
-    """Rated in the lower half of the node's bands (CCPM: weak or unsatisfactory)."""
+    """Rated in a band the instrument marks ``action: true`` (CCPM: weak or unsatisfactory)."""
     band_set = labels.band_set(result.node, result.level)
     if band_set is None or result.rating is None:
         return False
-    keys = [band.key for band in band_set.bands]
-    return result.rating in keys and keys.index(result.rating) < len(keys) // 2
+    return any(band.action for band in band_set.bands if band.key == result.rating)
 
 
 def _from_weak_blocks(scores: ScoreReport, labels: Labels) -> list[ActionItem]:
@@ -79,19 +86,22 @@ def _from_weak_blocks(scores: ScoreReport, labels: Labels) -> list[ActionItem]:
                      rating=rating.words, score=score),
             basis=f"{rating.words}, {score}",
             rating=result.rating,
+            source="rating",
         ))
     return drafts
 
 
-def _below_target(scores: ScoreReport, labels: Labels, target: int) -> list[ActionItem]:
+def _below_target(scores: ScoreReport, labels: Labels, default: int | None,
+                  targets: Mapping[str, int]) -> list[ActionItem]:
     t = labels.t
     drafts = []
     for result in scores.results:
         if not isinstance(result, StageResult):
             continue
+        target = targets.get(result.node, default)
         validated = result.validated_stage is not None
         current = result.validated_stage if validated else result.self_stage
-        if current is None or current >= target:
+        if target is None or current is None or current >= target:
             continue
         following = _stage(labels, result.node, current + 1)
         if following is None:
@@ -104,6 +114,7 @@ def _below_target(scores: ScoreReport, labels: Labels, target: int) -> list[Acti
                      next_title=t.local(following.title),
                      descriptor=t.local(following.descriptor)),
             basis=t("action.stage.basis", stage=current, kind=kind, target=target),
+            source="stage",
         ))
     return drafts
 
@@ -130,6 +141,7 @@ def _from_recommendations(
             rating=rubric.rating if rubric else None,
             responsible=made.owner,
             due_quarter=quarter(made.timeline),
+            source="recommendation",
         ))
     return drafts
 
@@ -144,12 +156,3 @@ def _rubric_basis(result: RubricResult, labels: Labels) -> str:
     words = labels.rating(result.node, result.level, result.rating).words
     band = f": {words}" if result.rating else ""
     return f"{t('col.total')} {result.total}{limits}{band}"
-
-
-def quarter(value: str) -> str:
-    """``2026-09-30`` -> ``2026-Q3``; text that is not an ISO date is kept as written."""
-    try:
-        day = dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return value
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"

@@ -125,6 +125,8 @@ class Recommendation:
     text: str
     owner: str
     timeline: str
+    #: The option code chosen, for callers that store the decision rather than its words.
+    code: int | str | None = None
 
 
 def recommendation(index: AnswerIndex, labels: Labels, node: str,
@@ -145,5 +147,5 @@ def recommendation(index: AnswerIndex, labels: Labels, node: str,
                 return as_text(found[0].value) if found else ""
 
             return Recommendation(words, companion("text"), companion("owner"),
-                                  companion("timeline"))
+                                  companion("timeline"), as_code(chosen[0].value))
     return None

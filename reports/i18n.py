@@ -276,6 +276,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "actions.due": ("Due quarter", "Trimestre d'échéance"),
     "actions.status": ("Status", "Statut"),
     "actions.status.draft": ("draft", "projet"),
+    "actions.status.planned": ("planned", "prévue"),
+    "actions.status.in_progress": ("in progress", "en cours"),
+    "actions.status.done": ("done", "réalisée"),
+    "actions.status.delayed": ("delayed", "retardée"),
+    "actions.status.dropped": ("dropped", "abandonnée"),
     "actions.none": ("No action was drafted from these results.", "Aucune action n'a été "
                      "préparée à partir de ces résultats."),
     "action.raise": (
@@ -292,6 +297,67 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "action.stage.basis": ("stage {stage} ({kind}); target {target}", "stade {stage} ({kind}) "
                            "; cible {target}"),
     "action.recommendation": ("{recommendation}: {text}", "{recommendation} : {text}"),
+    # quarterly progress report
+    "progress.title": ("Quarterly progress report, {quarter}", "Rapport trimestriel "
+                       "d'avancement, {quarter}"),
+    "progress.quarter": ("Quarter", "Trimestre"),
+    "progress.status.open": ("Quarter not closed", "Trimestre non clos"),
+    "progress.status.open.note": (
+        "The quarter is still open: stock-takes may still be added before the coordinator "
+        "closes it.",
+        "Le trimestre est encore ouvert : des points d'étape peuvent encore être ajoutés "
+        "avant que le coordonnateur le clôture.",
+    ),
+    "progress.status.closed": ("Quarter closed", "Trimestre clos"),
+    "progress.status.closed.note": ("Closed by {who}: this report is final.",
+                                    "Clos par {who} : ce rapport est définitif."),
+    "progress.summary": ("Summary", "Synthèse"),
+    "progress.intro": (
+        "Where every action of the unit's plan stands at the end of {quarter}.",
+        "Situation de chaque action du plan de l'unité à la fin de {quarter}.",
+    ),
+    "progress.rule": (
+        "Overdue: not done although its due quarter has ended. Delayed: marked as delayed by "
+        "the unit and not yet overdue. On track: every other action still open.",
+        "En retard d'échéance : non réalisée alors que son trimestre d'échéance est écoulé. "
+        "Retardée : signalée comme retardée par l'unité, pas encore en retard d'échéance. "
+        "Dans les temps : toute autre action encore ouverte.",
+    ),
+    "progress.standing": ("Standing", "Situation"),
+    "progress.standing.done": ("Done", "Réalisée"),
+    "progress.standing.on_track": ("On track", "Dans les temps"),
+    "progress.standing.delayed": ("Delayed", "Retardée"),
+    "progress.standing.overdue": ("Overdue", "En retard d'échéance"),
+    "progress.standing.dropped": ("Dropped", "Abandonnée"),
+    "progress.count": ("Actions", "Actions"),
+    "progress.total": ("All actions", "Toutes les actions"),
+    "progress.chart": ("Actions by standing, {quarter}", "Actions par situation, {quarter}"),
+    "progress.actions": ("Actions", "Actions"),
+    "progress.no_actions": ("The unit has no action plan yet.",
+                            "L'unité n'a pas encore de plan d'action."),
+    "progress.percent": ("Progress", "Avancement"),
+    "progress.cycle": ("Plan of", "Plan de"),
+    "progress.changes": ("Changes since last quarter", "Évolution depuis le trimestre "
+                         "précédent"),
+    "progress.changes.since": ("Changed since {quarter} was closed",
+                               "Changements depuis la clôture de {quarter}"),
+    "progress.first_quarter": (
+        "No earlier quarter has been closed, so there is nothing to compare with yet.",
+        "Aucun trimestre antérieur n'a été clos : il n'y a pas encore de point de comparaison.",
+    ),
+    "progress.no_change": ("Nothing changed.", "Aucun changement."),
+    "progress.change.new": ("new since {quarter}", "nouvelle depuis {quarter}"),
+    "progress.change.status": ("status {before} → {after}", "statut {before} → {after}"),
+    "progress.change.percent": ("progress {before} → {after}", "avancement {before} → "
+                                "{after}"),
+    "progress.stocktakes": ("Stock-takes", "Points d'étape"),
+    "progress.stocktakes.of": ("Stock-takes reported for {quarter}", "Points d'étape de "
+                               "{quarter}"),
+    "progress.no_stocktake": ("No stock-take was recorded for this quarter.",
+                              "Aucun point d'étape n'a été consigné pour ce trimestre."),
+    "progress.note": ("Note", "Note"),
+    "progress.who": ("Recorded by", "Consigné par"),
+    "progress.day": ("Date", "Date"),
     # level names of the bundled instruments; other levels show their id
     "level.function": ("function", "fonction"),
     "level.sub_function": ("sub-function", "sous-fonction"),

@@ -59,7 +59,8 @@ class ActionItem:
 
     ``basis`` says in words why the action exists (a rating and score, a stage
     against its target, a recommendation); ``rating`` is the band key of the
-    node when it has one, so that renderers can colour it.
+    node when it has one, so that renderers can colour it. ``source`` says which
+    rule drafted it: ``rating``, ``stage`` or ``recommendation``.
     """
 
     node: str
@@ -70,6 +71,7 @@ class ActionItem:
     support: str = ""
     due_quarter: str = ""
     status: str = "draft"
+    source: str = ""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from reports.blocks import kind
-from reports.document import build_document
+from reports.document import Document, build_document
 from reports.model import ReportData
 
 TEMPLATE_PACKAGE = "templates"
@@ -77,8 +77,17 @@ def _svg_data_uri(svg: str) -> str:
 
 def render_html(data: ReportData) -> str:
     """The report as one HTML page, ready for WeasyPrint."""
+    return document_html(build_document(data))
+
+
+def document_html(document: Document) -> str:
+    """Any report document (an assessment, a quarter's progress) as one HTML page."""
     template = _environment(template_folder()).get_template(TEMPLATE)
-    return template.render(document=build_document(data))
+    return template.render(document=document)
+
+
+def render_document_pdf(document: Document) -> bytes:
+    return pdf_of_html(document_html(document))
 
 
 def pdf_of_html(html: str) -> bytes:

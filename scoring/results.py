@@ -78,6 +78,14 @@ class PercentResult(NodeResult):
             "gap": self.gap,
         }
 
+    @classmethod
+    def from_dict(cls, data: JsonDict, depth: int = 0) -> PercentResult:
+        """The result ``to_dict`` gave, back (the depth is not part of the JSON)."""
+        return cls(data["node"], data["level"], data["parent"], depth, data["method"],
+                   data["score"], data["rating"], data["respondents"], data["items"],
+                   tuple(QuestionnaireScore(**part) for part in data["by_questionnaire"]),
+                   data["gap"])
+
 
 @dataclass(frozen=True)
 class CodeCount:
@@ -192,6 +200,17 @@ class StageResult(NodeResult):
             "stages": list(self.stages),
             "activities": self.activities.to_dict(),
         }
+
+    @classmethod
+    def from_dict(cls, data: JsonDict, depth: int = 0) -> StageResult:
+        """The result ``to_dict`` gave, back (the depth is not part of the JSON)."""
+        activities = data["activities"]
+        return cls(data["node"], data["level"], data["parent"], depth, data["method"],
+                   data["self_stage"], data["validated_stage"], data["difference"],
+                   tuple(data["stages"]), ActivitySummary(
+                       tuple(CodeCount(entry["code"], entry["count"])
+                             for entry in activities["counts"]),
+                       tuple(ActivityRating(**entry) for entry in activities["rated"])))
 
 
 @dataclass(frozen=True)

@@ -75,5 +75,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(account.bp)
     app.register_blueprint(api.bp)
+    from surveyapp import dashboards, plans
+
+    app.register_blueprint(plans.bp)
+    app.register_blueprint(dashboards.bp)
     register_commands(app.cli)
     return app

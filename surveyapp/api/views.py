@@ -78,7 +78,7 @@ from surveyapp.services.answers import (
 from surveyapp.services.api_tokens import expires_on
 from surveyapp.services.cycles import instrument_of, visible_cycles_query
 from surveyapp.services.questionnaire import Layout, localized, slot_key
-from surveyapp.services.reporting import REPORT_FORMATS, cycle_scores, report_file, report_kind
+from surveyapp.services.reporting import REPORT_FORMATS, report_file, report_kind, score_cycle
 from surveyapp.services.units import memberships_of
 
 NO_SUCH_RESPONSE = "There is no such response, or none whose answers you may read."
@@ -241,7 +241,7 @@ def get_results(cycle_id: int) -> ResultsOut:
     kind = report_kind(cycle)
     if kind is None:
         raise ApiProblem(409, "There are no results before the answers are submitted.")
-    scored = cycle_scores(cycle)
+    scored = score_cycle(cycle)
     if scored.scores is None:
         raise ApiProblem(409, "The answers of this cycle cannot be scored yet: see errors.",
                          errors=[FieldError(detail=problem) for problem in scored.problems])

@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from surveyapp.extensions import db
-from surveyapp.services.demo import seed_demo, seed_demo_cycles
+from surveyapp.services.demo import seed_demo, seed_demo_cycles, seed_demo_plans
 
 
 @click.command("demo")
@@ -16,6 +16,7 @@ def command() -> None:
     """Create the demo units, accounts and cycles (safe to repeat); print logins and links."""
     logins = seed_demo()
     cycles = seed_demo_cycles(current_app.config["SECRET_KEY"])
+    validated = seed_demo_plans()
     db.session.commit()
     rows = [("email", "password", "role", "unit")] + [
         (login.email, login.password, login.role.value, login.unit_code) for login in logins
@@ -26,8 +27,9 @@ def command() -> None:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         click.echo(("  " + "  ".join(cells)).rstrip())
     click.echo("Demo cycles:")
-    for cycle in cycles.cycles:
+    for cycle in [*cycles.cycles, *validated]:
         click.echo(f"  /cycles/{cycle.id}  {cycle.state.label.lower():<9}  {cycle.title}")
+    click.echo("Action plans: /cycles/<id>/plan of the validated cycles; dashboard: /dashboard/CAR")
     click.echo("Partner links of the CCPM demo cycle (open one in a private window):")
     for path in cycles.invitation_paths:
         click.echo(f"  {path}")

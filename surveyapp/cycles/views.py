@@ -38,7 +38,7 @@ from surveyapp.models import (
     User,
 )
 from surveyapp.services import ServiceError
-from surveyapp.services.access import CycleAccess, load_cycle_for, require
+from surveyapp.services.access import FINAL_STATES, CycleAccess, load_cycle_for, require
 from surveyapp.services.answers import Completion, completion_by_response
 from surveyapp.services.audit import Actor
 from surveyapp.services.carry_forward import carry_forward
@@ -241,6 +241,7 @@ def _links(cycle: Cycle, access: CycleAccess) -> dict[str, str]:
         and cycle.state not in (CycleState.draft, CycleState.open),
         "results": access.may_see_results,
         "report": access.may_see_results,
+        "plan": access.may_see and cycle.state in FINAL_STATES,
     }
     links = {}
     for name, allowed in wanted.items():

@@ -7,6 +7,18 @@ from surveyapp.models.evidence import Evidence, EvidenceKind, EvidenceLink
 from surveyapp.models.instruments import InstrumentStatus, InstrumentVersion
 from surveyapp.models.invitations import Invitation
 from surveyapp.models.memberships import Membership, Role
+from surveyapp.models.plans import (
+    Action,
+    ActionSource,
+    ActionStatus,
+    ProgressEntry,
+    QuarterClosing,
+    Recommendation,
+    RecommendationKind,
+    RecommendationStatus,
+    StoredResult,
+    TargetStage,
+)
 from surveyapp.models.responses import Answer, FrameworkNode, Response, ResponseState
 from surveyapp.models.reviews import (
     Decision,
@@ -19,6 +31,9 @@ from surveyapp.models.units import Unit, UnitKind
 from surveyapp.models.users import User
 
 __all__ = [
+    "Action",
+    "ActionSource",
+    "ActionStatus",
     "Answer",
     "ApiToken",
     "AuditEvent",
@@ -38,10 +53,17 @@ __all__ = [
     "Membership",
     "Notification",
     "ParticipantRole",
+    "ProgressEntry",
+    "QuarterClosing",
+    "Recommendation",
+    "RecommendationKind",
+    "RecommendationStatus",
     "Response",
     "ResponseState",
     "ReviewMessage",
     "Role",
+    "StoredResult",
+    "TargetStage",
     "Unit",
     "UnitKind",
     "User",

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from surveyapp.extensions import db
 from surveyapp.models import (
+    Action,
     Cycle,
     CycleParticipant,
     CycleState,
@@ -33,6 +34,10 @@ ANSWERING_STATES = frozenset({CycleState.open})
 REVIEW_STATES = frozenset({CycleState.submitted, CycleState.in_review})
 #: Response states whose answers the respondent may edit (returned: only returned items).
 EDITABLE_RESPONSE_STATES = frozenset({ResponseState.draft, ResponseState.returned})
+#: States whose results are final: reports are final, and the cycle has an action plan.
+FINAL_STATES = frozenset({CycleState.validated, CycleState.closed})
+#: Unit roles of leadership, who decide recommendations (DESIGN.md, "Users and roles").
+LEADERSHIP_ROLES = frozenset({Role.viewer, Role.coordinator})
 
 
 class AccessDenied(Exception):
@@ -82,6 +87,16 @@ class CycleAccess:
         return self.is_validator and self.cycle.state in REVIEW_STATES
 
     @property
+    def may_edit_plan(self) -> bool:
+        """Coordinators draft and change the action plan once the results are final."""
+        return self.may_manage and self.cycle.state in FINAL_STATES
+
+    @property
+    def may_decide_recommendations(self) -> bool:
+        """Leadership (viewers and coordinators of the unit) decide once results are final."""
+        return bool(self.unit_roles & LEADERSHIP_ROLES) and self.cycle.state in FINAL_STATES
+
+    @property
     def may_see_results(self) -> bool:
         """Results and reports: coordinators, viewers, admins, and the cycle's own people."""
         return bool(self.unit_roles & {Role.coordinator, Role.viewer, Role.admin}
@@ -122,6 +137,12 @@ def may_read_answers(user: User, response: Response, access: CycleAccess) -> boo
         return access.is_focal_point
     return (access.is_validator or access.may_manage) and (
         response.state is not ResponseState.draft)
+
+
+def may_record_progress(user: User, action: Action, access: CycleAccess) -> bool:
+    """The action's responsible person, or a coordinator, while the plan is open."""
+    return access.cycle.state in FINAL_STATES and (
+        access.may_manage or action.responsible_user_id == user.id)
 
 
 def may_follow_review(user: User, response: Response, access: CycleAccess) -> bool:

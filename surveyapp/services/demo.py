@@ -10,13 +10,20 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from instruments.schema import Instrument, Item, Option
+from reports.quarters import Quarter
 from surveyapp.extensions import db
 from surveyapp.models import (
+    Action,
+    ActionStatus,
+    Answer,
     Cycle,
     CycleState,
     InstrumentVersion,
     Invitation,
     ParticipantRole,
+    Response,
+    ResponseState,
     Role,
     Unit,
     UnitKind,
@@ -31,8 +38,17 @@ from surveyapp.services.cycles import (
     change_state,
     create_cycle,
 )
-from surveyapp.services.instrument_versions import ensure_bundled_versions
+from surveyapp.services.instrument_versions import ensure_bundled_versions, loaded_instrument
 from surveyapp.services.invitations import expiry_moment, token_hash
+from surveyapp.services.plans import (
+    ActionDraft,
+    Stocktake,
+    close_quarter,
+    draft_actions,
+    edit_action,
+    final_scores,
+    record_progress,
+)
 from surveyapp.services.units import create_unit, find_unit_by_code, grant_role
 from surveyapp.services.users import create_user, find_user_by_email, set_password
 
@@ -72,6 +88,9 @@ DEMO_USERS: tuple[tuple[str, str, tuple[tuple[Role, str], ...]], ...] = (
         ((Role.focal_point, "CAR-HEALTH"),),
     ),
     ("focal.undp@example.org", "Demo UNDP RBM focal point", ((Role.focal_point, "UNDP"),)),
+    ("focal.wash@example.org", "Demo WASH cluster focal point", ((Role.focal_point, "CAR-WASH"),)),
+    ("focal.education@example.org", "Demo Education cluster focal point",
+     ((Role.focal_point, "CAR-EDU"),)),
     ("validator@example.org", "Demo validator", ((Role.validator, "UN"),)),
     ("viewer@example.org", "Demo viewer", ((Role.viewer, "CAR"), (Role.viewer, "MINUSCA"))),
 )
@@ -215,3 +234,125 @@ def seed_demo_cycles(secret_key: str, today: date | None = None) -> DemoCycles:
             paths = _demo_invitations(cycle, secret_key, Actor.of(owner))
         cycles.append(cycle)
     return DemoCycles(cycles, paths)
+
+
+# --------------------------------------------------------------------------- action plans
+
+#: The blocks of the demo CCPM results, each with one question asked of everybody.
+DEMO_BLOCK_ITEMS = (("1.1", "q111"), ("1.2", "q121"), ("2.1", "q211"), ("2.2", "q221"),
+                    ("3.1", "q311"), ("3.2", "q321"), ("3.3", "q331"), ("4.1", "q411"),
+                    ("4.2", "q421"), ("5", "q51"), ("6", "q61"), ("7", "q71"))
+#: A validated CCPM cycle per cluster, two years back, so the dashboard has ratings: (unit,
+#: focal point, answer level 0-4 of each block in DEMO_BLOCK_ITEMS' order, partners). The
+#: coordinator answers the level, the partners one below, the level and one above, so each
+#: block scores level x 25 % (median of the respondents' means; reference/instruments.md
+#: section 1.5). Education has 2 partners: fewer than the partners' minimum group size.
+DEMO_FINAL_CYCLES: tuple[tuple[str, str, tuple[int, ...], int], ...] = (
+    ("CAR-HEALTH", "focal.health@example.org", (1, 2, 3, 4, 3, 2, 2, 3, 4, 1, 4, 3), 3),
+    ("CAR-WASH", "focal.wash@example.org", (1, 3, 3, 2, 4, 3, 1, 2, 3, 1, 2, 4), 3),
+    ("CAR-EDU", "focal.education@example.org", (2, 4, 4, 3, 3, 4, 2, 3, 3, 0, 4, 2), 2),
+)
+DEMO_PARTNER_OFFSETS = (-1, 0, 1)
+
+
+def _nearest_code(item: Item, scales: dict[str, tuple[Option, ...]], level: int) -> int:
+    """The scored option closest to ``level`` (q61 offers only 0, 2 and 4)."""
+    options = [option for option in (item.options or scales.get(item.scale or "", ()))
+               if option.excluded is None]
+    return min(options, key=lambda option: (abs((option.score or 0) - level), option.code)).code
+
+
+def demo_answers(instrument: Instrument, questionnaire: str, levels: tuple[int, ...],
+                  offset: int) -> list[Answer]:
+    found = next(q for q in instrument.questionnaires if q.id == questionnaire)
+    items = {item.id: item for item in found.items}
+    scales = {scale.id: scale.options for scale in instrument.scales}
+    return [Answer(item_id=item_id, value=_nearest_code(
+        items[item_id], scales, max(0, min(4, level + offset))))
+        for (_node, item_id), level in zip(DEMO_BLOCK_ITEMS, levels, strict=True)]
+
+
+def _final_demo_cycle(unit: Unit, focal_email: str, levels: tuple[int, ...], partners: int,
+                      version: InstrumentVersion, owner: User, title: str, today: date) -> Cycle:
+    """A CCPM cycle answered with ``levels`` and validated, through the cycle services.
+
+    A demo shortcut: no validator reviews the items (the audit log shows each state change).
+    """
+    actor = Actor.of(owner)
+    year = today.year - 2
+    cycle = create_cycle(CycleDraft(unit=unit, version=version, title=title,
+                                    period_start=date(year, 1, 1),
+                                    period_end=date(year, 12, 31), anonymous=True), actor)
+    focal_point = find_user_by_email(focal_email)
+    assert focal_point is not None, "run seed_demo first"
+    add_participant(cycle, focal_point, ParticipantRole.focal_point, actor)
+    change_state(cycle, CycleState.open, actor)
+    instrument = loaded_instrument(version).instrument
+    response = db.session.scalars(select(Response).where(
+        Response.cycle_id == cycle.id, Response.respondent_id == focal_point.id)).one()
+    response.answers.extend(demo_answers(instrument, response.questionnaire, levels, 0))
+    response.state = ResponseState.submitted
+    for number in range(partners):
+        db.session.add(Response(
+            cycle=cycle, questionnaire="partner", state=ResponseState.submitted,
+            organization_type=str(number % 6 + 1),
+            answers=demo_answers(instrument, "partner", levels, DEMO_PARTNER_OFFSETS[number])))
+    for state in (CycleState.submitted, CycleState.in_review, CycleState.validated):
+        change_state(cycle, state, actor)
+    return cycle
+
+
+def seed_demo_plans(today: date | None = None) -> list[Cycle]:
+    """Validated CCPM cycles of the three demo clusters, their drafted plans, and progress on
+    the Health plan in two quarters (the earlier one closed), once.
+
+    Run after :func:`seed_demo_cycles`. A cluster whose demo cycle exists is left as it is.
+    """
+    today = today or date.today()
+    version = next(v for v in ensure_bundled_versions() if v.key == "ccpm")
+    owner = find_user_by_email("coordinator@example.org")
+    assert owner is not None, "run seed_demo first"
+    actor = Actor.of(owner)
+    cycles = []
+    for code, focal_email, levels, partners in DEMO_FINAL_CYCLES:
+        unit = find_unit_by_code(code)
+        assert unit is not None, "run seed_demo first"
+        title = f"{unit.name} coordination performance {today.year - 2} (demo, validated)"
+        cycle = db.session.scalar(select(Cycle).where(Cycle.unit_id == unit.id,
+                                                      Cycle.title == title))
+        if cycle is None:
+            cycle = _final_demo_cycle(unit, focal_email, levels, partners, version, owner,
+                                      title, today)
+            actions = draft_actions(cycle, final_scores(cycle), actor)
+            if code == "CAR-HEALTH":
+                _demo_progress(cycle, actions, actor, today)
+            elif actions:
+                first = actions[0]
+                edit_action(first, cycle, ActionDraft(
+                    title=first.title, description=first.description, nodes=tuple(first.nodes),
+                    responsible_organisation="UNICEF",
+                    due_quarter=str(Quarter.of(today).previous)), actor)
+        cycles.append(cycle)
+    return cycles
+
+
+def _demo_progress(cycle: Cycle, actions: list[Action], actor: Actor, today: date) -> None:
+    """The Health plan: its first action in the focal point's hands, with a stock-take last
+    quarter (then closed) and one this quarter."""
+    current = Quarter.of(today)
+    person = find_user_by_email("focal.health@example.org")
+    first = actions[0]
+    edit_action(first, cycle, ActionDraft(
+        title="Hold the cluster coordination meeting every month, with minutes shared",
+        description=first.description, nodes=tuple(first.nodes),
+        responsible_organisation="WHO (cluster lead agency)", responsible_user=person,
+        support_required="A meeting room and interpretation", support_from="OCHA",
+        start_quarter=str(current.previous), due_quarter=str(current.next),
+        status=ActionStatus.in_progress, completion_indicator="Twelve meetings held, "
+        "minutes shared within a week"), actor)
+    record_progress(first, cycle, Stocktake(str(current.previous), 40,
+                                            "Three meetings held, minutes shared."), actor, today)
+    close_quarter(cycle.unit, str(current.previous), actor, today)
+    record_progress(first, cycle, Stocktake(str(current), 70, "Six meetings held so far."),
+                    actor, today)
+

@@ -284,6 +284,26 @@ def add_link(
     return evidence
 
 
+def add_plan_document(cycle: Cycle, stream: BinaryIO, filename: str | None, description: str,
+                      actor: Actor) -> Evidence:
+    """Store a document supporting the cycle's action plan (a stock-take), attached to no item.
+
+    The same checks as any evidence file; the caller links it to what it supports.
+
+    :raises UploadRefused: the file (name, size, content) is not accepted.
+    """
+    name = clean_filename(filename)
+    sha256, size, media_type = _store_file(stream, name)
+    evidence = Evidence(
+        cycle_id=cycle.id, kind=EvidenceKind.file, sha256=sha256, size=size,
+        media_type=media_type, original_name=name, description=_clean_description(description),
+        uploaded_by_id=actor.user_id)
+    db.session.add(evidence)
+    db.session.flush()
+    _audit(actor, "evidence.added", evidence, {**_snapshot(evidence), "plan": True})
+    return evidence
+
+
 def _is_superseded(evidence: Evidence) -> bool:
     return db.session.scalar(
         select(exists().where(Evidence.supersedes_id == evidence.id))

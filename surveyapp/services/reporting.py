@@ -21,13 +21,13 @@ from instruments.loader import LoadedInstrument
 from reports.action_plan import draft_action_plan
 from reports.excel import write_workbook
 from reports.i18n import LANGUAGES
-from reports.model import ReportContext, ReportData
+from reports.model import ActionItem, ReportContext, ReportData
 from reports.pdf import render_pdf
 from scoring import Answer as ScoredAnswer
 from scoring import AnswersInvalid, FrameworkNode, Responses, ScoreReport, score
 from surveyapp.extensions import db
-from surveyapp.models import Answer, Cycle, CycleState, Response, ResponseState
-from surveyapp.services.access import AccessDenied, require
+from surveyapp.models import Action, Answer, Cycle, CycleState, Response, ResponseState
+from surveyapp.services.access import FINAL_STATES, AccessDenied, require
 from surveyapp.services.instrument_versions import loaded_instrument
 from surveyapp.services.reviews import validated_stage_answers
 
@@ -36,7 +36,6 @@ REPORTED_RESPONSE_STATES = (ResponseState.submitted, ResponseState.returned,
                             ResponseState.validated)
 #: A report exists once answers are in: preliminary during review, final once validated.
 PRELIMINARY_STATES = frozenset({CycleState.submitted, CycleState.in_review})
-FINAL_STATES = frozenset({CycleState.validated, CycleState.closed})
 
 
 def report_kind(cycle: Cycle) -> str | None:
@@ -81,9 +80,8 @@ def cycle_responses(cycle: Cycle, loaded: LoadedInstrument) -> Responses:
 
 
 @dataclass(frozen=True)
-class CycleScores:
-    """A cycle's scored results with what they were computed from, or the problems that keep
-    its answers from being scored (then ``scores`` is None)."""
+class ScoredCycle:
+    """A cycle's instrument, reported answers and scores, or the problems scoring met."""
 
     loaded: LoadedInstrument
     responses: Responses
@@ -91,16 +89,33 @@ class CycleScores:
     problems: list[str]
 
 
-def cycle_scores(cycle: Cycle) -> CycleScores:
+def score_cycle(cycle: Cycle) -> ScoredCycle:
     """Score the cycle's reported answers with its own instrument version."""
     loaded = loaded_instrument(cycle.instrument_version)
     responses = cycle_responses(cycle, loaded)
     try:
         scores = score(loaded.instrument, responses, sha256=loaded.sha256)
     except AnswersInvalid as invalid:
-        return CycleScores(loaded, responses, None,
+        return ScoredCycle(loaded, responses, None,
                            [problem.format(f"cycle {cycle.id}") for problem in invalid.problems])
-    return CycleScores(loaded, responses, scores, [])
+    return ScoredCycle(loaded, responses, scores, [])
+
+
+def stored_plan_items(cycle: Cycle) -> tuple[ActionItem, ...]:
+    """The cycle's stored action plan as report rows (empty when none is stored yet)."""
+    actions = db.session.scalars(select(Action).where(Action.cycle_id == cycle.id)
+                                 .order_by(Action.position, Action.id))
+    return tuple(
+        ActionItem(
+            node=", ".join(action.nodes), action=action.title, basis=action.basis,
+            rating=action.rating, responsible=action.responsible_organisation,
+            support=" ".join(part for part in (action.support_required, f"({action.support_from})"
+                                               if action.support_from else "") if part),
+            due_quarter=action.due_quarter or "", status=action.status.value,
+            source=action.source.value,
+        )
+        for action in actions
+    )
 
 
 @dataclass(frozen=True)
@@ -112,20 +127,23 @@ class CycleReport:
 
 
 def cycle_report(cycle: Cycle, *, language: str, today: dt.date) -> CycleReport:
-    """Score the cycle and assemble its report (preliminary or final by the cycle's state)."""
-    scored = cycle_scores(cycle)
-    loaded, responses, scores = scored.loaded, scored.responses, scored.scores
-    if scores is None:
+    """Score the cycle and assemble its report (preliminary or final by the cycle's state).
+
+    The action plan is the stored plan once the coordinator has one, else the drafts.
+    """
+    scored = score_cycle(cycle)
+    if scored.scores is None:
         return CycleReport(None, scored.problems)
+    loaded, responses, scores = scored.loaded, scored.responses, scored.scores
     context = ReportContext(
         unit=cycle.unit.name, generated=today, cycle=cycle.title,
         period=f"{cycle.period_start.isoformat()} to {cycle.period_end.isoformat()}",
         final=report_kind(cycle) == "final", language=language,
     )
-    data = ReportData(
-        context=context, instrument=loaded, scores=scores, responses=responses,
-        actions=draft_action_plan(loaded.instrument, scores, responses, language=language),
-    )
+    actions = stored_plan_items(cycle) or draft_action_plan(
+        loaded.instrument, scores, responses, language=language)
+    data = ReportData(context=context, instrument=loaded, scores=scores, responses=responses,
+                      actions=actions)
     return CycleReport(data, [])
 
 

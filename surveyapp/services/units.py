@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -83,6 +84,16 @@ def roles_for(user: User, unit: Unit) -> frozenset[Role]:
             .distinct()
         )
     )
+
+
+def holders(unit: Unit, roles: Iterable[Role]) -> list[User]:
+    """Active users holding one of ``roles`` on ``unit`` or a unit above it, by name."""
+    lineage = Unit.lineage_cte(unit.id)
+    return list(db.session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.unit_id.in_(select(lineage.c.id)), Membership.role.in_(list(roles)),
+               User.active.is_(True))
+        .distinct().order_by(User.display_name, User.email)))
 
 
 def memberships_of(user: User) -> list[Membership]:

@@ -118,7 +118,7 @@ def test_file_passes_the_loader_cross_checks() -> None:
 
 def test_identity(ccpm: Instrument) -> None:
     assert ccpm.key == "ccpm"
-    assert ccpm.version == "2015.1"  # the GHC 2015 questionnaires (§1.2, §1.4)
+    assert ccpm.version == "2015.2"  # the GHC 2015 questionnaires (§1.2, §1.4)
     assert ccpm.languages == ("en", "fr")
     assert ccpm.title == {
         "en": "Cluster Coordination Performance Monitoring (CCPM)",

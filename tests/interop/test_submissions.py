@@ -157,7 +157,7 @@ def test_refused_submissions_are_located() -> None:
         "partners.xlsx:4:_uuid: submission `p-1` appears twice (first on row 2): delete the "
         "duplicate",
         "partners.xlsx:4:surveyapp_form: this submission was made with the form `ccpm partner "
-        "2014.1`, not `ccpm partner 2015.1`: convert it with that instrument version",
+        "2014.1`, not `ccpm partner 2015.2`: convert it with that instrument version",
     ]
     assert [(entry.row, entry.respondent) for entry in refused] == [
         (2, "p-1"), (3, ""), (4, "p-1")]

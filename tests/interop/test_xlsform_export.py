@@ -90,7 +90,7 @@ def test_settings_and_language_columns() -> None:
     assert list(workbook) == ["survey", "choices", "settings"]
     assert records(workbook["settings"]) == [{
         "form_title": "CCPM questionnaire for cluster partners", "form_id": "ccpm_partner",
-        "version": "2015.1", "default_language": "English (en)"}]
+        "version": "2015.2", "default_language": "English (en)"}]
     survey_header, choices_header = workbook["survey"][0], workbook["choices"][0]
     assert {"label::English (en)", "label::French (fr)", "required", "relevant"} <= set(
         survey_header)
@@ -309,7 +309,7 @@ def test_cli_export_writes_the_form(tmp_path: Path) -> None:
     target = tmp_path / "partner.xlsx"
     result = CliRunner().invoke(xlsform, ["export", "ccpm", "-q", "partner", "-o", str(target)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith(f"wrote {target}: form ccpm_partner version 2015.1, ")
+    assert result.output.startswith(f"wrote {target}: form ccpm_partner version 2015.2, ")
     assert load_workbook(target, read_only=True).sheetnames == ["survey", "choices", "settings"]
 
 

@@ -157,7 +157,7 @@ def test_pdf_shows_each_block_score_and_rating_as_scored(report: Reporter, sha25
         assert scores.result(node).score == value  # type: ignore[attr-defined]
         assert f"{value:.2f} %" in _row(status_table, node) and word in _row(status_table, node)
     assert "Health cluster, Bangui" in text and "2026" in text
-    assert "ccpm 2015.1" in text and sha256 in text and f"sha256 {sha256[:16]}" in text
+    assert "ccpm 2015.2" in text and sha256 in text and f"sha256 {sha256[:16]}" in text
     assert running_heads(text) == {"PRELIMINARY REPORT"}
     assert "not yet been discussed and validated" in flat(text)
 
@@ -252,6 +252,24 @@ def test_action_plan_sheet_has_one_draft_per_weak_or_unsatisfactory_block(
     assert {row[6].value for row in rows} == {"draft"}
     assert rows[0][2].value == "Weak, 25.00 %" and rows[0][2].fill.fgColor.rgb == "00E0301E"
     assert rows[1][2].value == "Unsatisfactory, 50.00 %"
+    # Exactly one draft per block the Scores sheet rates Weak or Unsatisfactory: the
+    # bands marked `action: true` in ccpm.yaml (reference/instruments.md section 1.6, "focus
+    # on weak and unsatisfactory"); 2.1 at exactly 75 % is Satisfactory (upper-inclusive
+    # bands, section 1.5) and gets none, nor do the blocks with insufficient data.
+    workbook = load_workbook(default.xlsx)
+    header = [cell.value for cell in workbook["Scores"][1]]
+    rated = {row[0]: (row[header.index("Level")], row[header.index("Rating")])
+             for row in workbook["Scores"].iter_rows(min_row=2, values_only=True)}
+    # blocks: the sub-functions, and functions 5-7, scored directly (section 1.5)
+    weak = [node for node, (level, rating) in rated.items()
+            if (level == "sub_function" or node in ("5", "6", "7"))
+            and rating in ("Weak", "Unsatisfactory")]
+    assert weak == DRAFTED == [row[1].value for row in rows]
+    assert rated["2.1"][1] == "Satisfactory"
+    for row, (node, (score, words)) in zip(rows, [(n, BY_HAND[n]) for n in DRAFTED],
+                                           strict=True):
+        assert row[0].value.startswith(f"Agree and carry out actions to strengthen {node} ")
+        assert row[0].value.endswith(f"rated {words} ({score:.2f} %).")
 
 
 def test_csv_answers_score_again_to_the_same_result(report: Reporter, tmp_path: Path) -> None:

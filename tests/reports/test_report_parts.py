@@ -15,12 +15,12 @@ from openpyxl import load_workbook
 
 from instruments.loader import parse_instrument
 from reports import ReportContext, ReportData, draft_action_plan, render_html
-from reports.action_plan import quarter
 from reports.charts import Bar, horizontal_bars
 from reports.csv_files import inert
 from reports.excel import write_answers_workbook, write_workbook
 from reports.i18n import CATALOGUE, Translator
 from reports.pdf import ReportAssetFetcher, template_folder
+from reports.quarters import quarter
 from scoring import Answer, Responses, score
 from tests.scoring.inline import MINI_CCPM
 

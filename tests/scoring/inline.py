@@ -18,8 +18,9 @@ bands:
   - id: status
     source: reference/instruments.md#1.5
     bands:
-      - {key: weak, lower: 0, upper: 25, label: Weak, colour: "#e0301e"}
-      - {key: unsatisfactory, lower: 25, upper: 50, label: Unsatisfactory, colour: "#ff9400"}
+      - {key: weak, lower: 0, upper: 25, label: Weak, colour: "#e0301e", action: true}
+      - {key: unsatisfactory, lower: 25, upper: 50, label: Unsatisfactory, colour: "#ff9400",
+         action: true}
       - {key: satisfactory, lower: 50, upper: 75, label: Satisfactory, colour: "#ffe003"}
       - {key: good, lower: 75, upper: 100, label: Good, colour: "#1fc63c"}
 """

@@ -42,7 +42,7 @@ from surveyapp.models import (
 )
 from surveyapp.services.audit import Actor
 from surveyapp.services.evidence import add_link, answer_for_item
-from surveyapp.services.reporting import cycle_scores
+from surveyapp.services.reporting import score_cycle
 from surveyapp.services.reviews import decide
 from tests.conftest import csrf_token_in
 from tests.web.api_world import (
@@ -229,7 +229,7 @@ def test_results_are_the_scoring_json_once_submitted(
     body = reply.get_json()
     assert body["cycle_id"] == cycle_id and body["report_kind"] == "preliminary"
     with app.app_context():
-        scores = cycle_scores(get_cycle(cycle_id)).scores
+        scores = score_cycle(get_cycle(cycle_id)).scores
         assert scores is not None
         expected = json.loads(scores.to_json())
     assert body["scores"] == expected  # the shape and numbers of `surveyapp score --json`

@@ -63,7 +63,7 @@ def test_demo_creates_every_role_and_is_idempotent(app: Flask, runner: FlaskCliR
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
     totals = (count(app, Unit), count(app, User), count(app, Membership))
-    assert totals == (len(DEMO_UNITS), len(DEMO_USERS), 10)
+    assert totals == (len(DEMO_UNITS), len(DEMO_USERS), 12)
     for role in Role:
         assert f" {role.value} " in first.output
     assert DEMO_PASSWORD in first.output

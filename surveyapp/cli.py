@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "audit",
     "interop",
     "check",
+    "backup",
 )
 
 

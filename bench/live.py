@@ -202,11 +202,18 @@ class Answer:
 class Client:
     """One browser: its own cookie jar and CSRF token, signed in as one user."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, cookies: http.cookiejar.CookieJar | None = None) -> None:
         self.base = base
+        self.cookies = cookies if cookies is not None else http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect())
+            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect())
         self.csrf = ""
+
+    def on(self, base: str) -> Client:
+        """Another tab of the same browser (same session), sent to another server."""
+        tab = Client(base, self.cookies)
+        tab.csrf = self.csrf
+        return tab
 
     def login(self, email: str, password: str = PASSWORD) -> Client:
         self.csrf = csrf_in(self.get(LOGIN).body)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from surveyapp.services.consistency import DEFAULT_GRACE, check_consistency, remove_leftovers
 from surveyapp.storage import evidence_store
@@ -32,11 +33,17 @@ def command(as_json: bool, grace: int, repair: bool) -> None:
     """
     store = evidence_store()
     grace_period = timedelta(minutes=grace)
-    report = check_consistency(store, grace_period)
-    if repair:
-        for path in remove_leftovers(store, report, grace_period):
-            click.echo(f"removed {path}", err=True)
+    try:
         report = check_consistency(store, grace_period)
+        if repair:
+            for path in remove_leftovers(store, report, grace_period):
+                click.echo(f"removed {path}", err=True)
+            report = check_consistency(store, grace_period)
+    except SQLAlchemyError as error:
+        raise click.ClickException(
+            f"Could not read the database ({getattr(error, 'orig', None) or error!s}). "
+            "Check SURVEYAPP_DATABASE_URL, and run surveyapp init if the database is not at "
+            "the latest migration.") from error
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
     else:

@@ -175,7 +175,8 @@ def _check_evidence_files(report: ConsistencyReport, store: EvidenceStore) -> se
                Evidence.original_name)
         .where(Evidence.kind == EvidenceKind.file).order_by(Evidence.id)).all()
     referenced: set[str] = set()
-    damaged: dict[str, str] = {}  # sha256 -> the sha256 of what is there now
+    #: Each stored file is hashed once, however many rows share it.
+    content_sha256: dict[str, str] = {}
     for evidence_id, cycle_id, sha256, size, name in rows:
         subject = f"evidence {evidence_id} (“{name}”, cycle {cycle_id})"
         try:
@@ -193,14 +194,14 @@ def _check_evidence_files(report: ConsistencyReport, store: EvidenceStore) -> se
                 f"Restore the file {FROM_BACKUP}, or ask the uploader to upload it again",
                 relative))
             continue
-        if sha256 not in damaged:
-            found = file_sha256(path)
-            damaged[sha256] = found
-        if damaged[sha256] != sha256:
+        if sha256 not in content_sha256:
+            content_sha256[sha256] = file_sha256(path)
+        if content_sha256[sha256] != sha256:
             report.problems.append(Problem(
                 "damaged_file", subject,
                 f"its file {relative} has changed: its content's sha256 is now "
-                f"{damaged[sha256][:12]}…", f"Restore the file {FROM_BACKUP}", relative))
+                f"{content_sha256[sha256][:12]}…", f"Restore the file {FROM_BACKUP}",
+                relative))
         elif size is not None and path.stat().st_size != size:
             report.problems.append(Problem(
                 "damaged_file", subject,

@@ -23,6 +23,7 @@ from surveyapp.models import (
     ResponseState,
     Unit,
     UnitKind,
+    User,
 )
 from surveyapp.services.answers import RawAnswer, layout_for, save_answer
 from surveyapp.services.audit import Actor
@@ -33,7 +34,7 @@ from surveyapp.services.reviews import decide
 from surveyapp.services.users import find_user_by_email
 from surveyapp.storage import file_sha256
 from tests.conftest import PostgresServer
-from tests.web.evidence_world import PDF, TEXT
+from tests.web.evidence_world import PDF, TEXT, World, build_world
 
 NewDatabase = Callable[..., str]
 
@@ -55,6 +56,12 @@ def new_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest
     yield make
     for server, name in created:
         server.drop_database(name)
+
+
+@pytest.fixture
+def world(make_unit: Callable[..., Unit], make_user: Callable[..., User]) -> World:
+    """The evidence tests' people and units (tests/web/evidence_world.py)."""
+    return build_world(make_unit, make_user)
 
 
 def populate(app: Flask) -> None:

@@ -28,16 +28,11 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Connection, select, update
 
 from surveyapp.extensions import db
-from surveyapp.models import AuditEvent, Cycle, Evidence, InstrumentVersion, Unit, User
+from surveyapp.models import AuditEvent, Cycle, Evidence, InstrumentVersion
 from surveyapp.storage import EvidenceStore
-from tests.web.evidence_world import PDF, TEXT, CycleIds, World, build_world, make_cycle, upload
+from tests.web.evidence_world import PDF, TEXT, CycleIds, World, make_cycle, upload
 
 HOUR = 3600
-
-
-@pytest.fixture
-def world(make_unit: Callable[..., Unit], make_user: Callable[..., User]) -> World:
-    return build_world(make_unit, make_user)
 
 
 @pytest.fixture

@@ -21,18 +21,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from surveyapp.extensions import db
-from surveyapp.models import AuditEvent, Cycle, CycleState, Notification, Unit, User
+from surveyapp.models import AuditEvent, Cycle, CycleState, Notification
 from tests.ops.conftest import row_counts
-from tests.web.evidence_world import PDF, CycleIds, World, build_world, make_cycle, upload
+from tests.web.evidence_world import PDF, CycleIds, World, make_cycle, upload
 
 
 class DiskFull(RuntimeError):
     pass
-
-
-@pytest.fixture
-def world(make_unit: Callable[..., Unit], make_user: Callable[..., User]) -> World:
-    return build_world(make_unit, make_user)
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ TWO01 The same answer autosaved from both processes, round after round: every re
       saved (200) or refused as a conflict (409), never a server error; at least one round
       conflicts; and the answer's history in the audit log is one line, each change made on
       top of the one before it (no change overwrote another it had not seen), ending in the
-      stored value, with the row's version counting every change.
+      stored value, with the row's version counting every change; ``surveyapp check`` finds
+      no problem afterwards.
 TWO02 Two answers in one autosave against one of them in another: the same, with no
       deadlock surfacing as an error.
 TWO03 Both processes move the same cycle from open to submitted at once: exactly one
@@ -99,6 +100,8 @@ def test_same_answer_from_two_processes(instance: Instance) -> None:
     saved = flat.count(200)
     response_id = questionnaire.responses["focal.undp@example.org"]
     assert assert_linear_history(instance, response_id, slot) == saved
+    check = instance.surveyapp("check", check=False)
+    assert (check.returncode, check.stdout) == (0, ""), check.stdout
     print(f"\n{ROUNDS} rounds of 2 simultaneous autosaves of one answer from 2 processes: "
           f"{saved} saved, {flat.count(409)} refused as conflicts, no lost update")
 

@@ -17,7 +17,7 @@ PYTEST_WORKERS ?= 2
 SYSTEM_PACKAGES := chromium poppler-utils postgresql fonts-dejavu-core \
 	libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 
-.PHONY: help venv install system-packages run test lint bench clean
+.PHONY: help venv install system-packages run test lint bench soak clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -78,6 +78,9 @@ test: $(STAMP) system-packages lint  ## Lint, packaging test, then every test on
 
 bench: $(STAMP)  ## Run the benchmarks in bench/.
 	@if [ -f bench/__main__.py ]; then $(BIN)/python -m bench; else echo "no benchmarks yet"; fi
+
+soak: $(STAMP) system-packages  ## 50 users for 60 s on gunicorn, SQLite then PostgreSQL (about 5 min).
+	SURVEYAPP_SOAK=1 $(BIN)/pytest tests/ops/test_load.py -k soak -s -p no:cacheprovider
 
 clean:  ## Remove build outputs and caches (keeps .venv and instance/).
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache

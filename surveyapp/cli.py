@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "reports",
     "audit",
     "interop",
+    "check",
+    "backup",
 )
 
 

@@ -52,6 +52,10 @@ class DefaultConfig:
     MAIL_TIMEOUT = 10
     #: The site's address as users reach it, for links in e-mails sent outside a request.
     PUBLIC_URL: str | None = None
+    #: How many proxies (nginx, a load balancer) stand in front of the app; their
+    #: X-Forwarded-For/-Proto/-Host/-Port/-Prefix headers are trusted for that many hops.
+    #: 0 trusts none: set it only when every request comes through the proxies.
+    PROXY_FIX = 0
 
 
 def database_uri(database_url: str | None, instance_path: str) -> str:

@@ -15,7 +15,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -68,6 +68,24 @@ class EvidenceStore:
     def has(self, sha256: str) -> bool:
         return self.path_of(sha256).is_file()
 
+    def incoming_dir(self) -> Path:
+        return self.root / INCOMING_DIR
+
+    def stored_files(self) -> Iterator[Path]:
+        """Every file under the root except those being received, in a stable order."""
+        if not self.root.is_dir():
+            return
+        for path in sorted(self.root.rglob("*")):
+            if path.is_file() and not path.is_relative_to(self.incoming_dir()):
+                yield path
+
+    def address_of(self, path: Path) -> str | None:
+        """The sha256 a stored file's place names, or None for a file the store did not make."""
+        name = path.name
+        if _SHA256_HEX.match(name) and path == self.path_of(name):
+            return name
+        return None
+
     def put(
         self, stream: BinaryIO, *, max_bytes: int, check: Callable[[Path], Checked]
     ) -> tuple[StoredFile, Checked]:
@@ -78,7 +96,7 @@ class EvidenceStore:
         :raises UploadRefused: the file is empty or larger than ``max_bytes``, or ``check``
             refused it. Nothing is stored then.
         """
-        incoming = self.root / INCOMING_DIR
+        incoming = self.incoming_dir()
         incoming.mkdir(parents=True, exist_ok=True)
         handle, temporary_name = tempfile.mkstemp(dir=incoming, prefix="upload-")
         temporary = Path(temporary_name)
@@ -99,10 +117,23 @@ class EvidenceStore:
         """Rename into the content address; an identical file already there is kept."""
         target = self.path_of(sha256)
         if target.is_file():
-            return  # the same bytes are stored already: keep one copy
+            # The same bytes are stored already: keep one copy, made recent again so that
+            # cleaning up unreferenced files (surveyapp check --repair) leaves it alone
+            # while the row that will refer to it is being written.
+            os.utime(target)
+            return
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(temporary, target)
         _fsync_directory(target.parent)
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's content, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while chunk := source.read(CHUNK_SIZE):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _copy_hashing(source: BinaryIO, target: BinaryIO, max_bytes: int) -> tuple[str, int]:

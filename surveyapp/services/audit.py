@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import event as orm_events
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from surveyapp.extensions import db
 from surveyapp.models import AuditEvent, User
@@ -73,6 +75,27 @@ def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def _take_append_lock(session: Session) -> None:
+    """On PostgreSQL, queue for the audit log's append lock (held until commit)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                     {"key": APPEND_LOCK_KEY})
+
+
+@orm_events.listens_for(Session, "before_flush")
+def _lock_before_writing(session: Session, _context: object, _instances: object) -> None:
+    """Take the append lock before a transaction's first write, not at its first event.
+
+    Every change is audited, so every writing transaction ends up holding the lock until it
+    commits. Taken only at the first event, after the change's own rows were updated, two
+    transactions could each hold what the other waits for (one a row lock, then the append
+    lock; the other the append lock, then that row): a deadlock. Taken first, writers queue
+    in one order, and a row changed meanwhile shows as the optimistic-locking conflict it is.
+    """
+    if session.new or session.dirty or session.deleted:
+        _take_append_lock(session)
+
+
 def _last_hash() -> str:
     last = db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     return last or GENESIS_HASH
@@ -99,8 +122,7 @@ def record(
     On PostgreSQL appends queue on an advisory lock held until commit; elsewhere (SQLite
     serialises writers itself) a lost race shows as a unique ``prev_hash`` and is retried.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+    _take_append_lock(db.session())
     for _attempt in range(APPEND_ATTEMPTS):
         event = AuditEvent(
             occurred_at=now_utc(),

@@ -718,7 +718,9 @@ def insert_barrier() -> Iterator[threading.Barrier]:
         if any(isinstance(row, ItemReview) for row in session.new):
             barrier.wait()
 
-    event.listen(Session, "before_flush", wait_for_the_other)
+    # First in line: before the audit log's append lock, which a writer takes at its first
+    # flush (services/audit.py) and would otherwise hold while waiting here.
+    event.listen(Session, "before_flush", wait_for_the_other, insert=True)
     yield barrier
     event.remove(Session, "before_flush", wait_for_the_other)
 

@@ -39,12 +39,23 @@ LIBRARY_FOLDER = "library"
 
 @dataclass(frozen=True)
 class LoadedInstrument:
-    """A validated instrument with the exact text it came from and that text's sha256."""
+    """A validated instrument with the exact text it came from and that text's sha256.
+
+    ``overlay_sha256`` is set when ``instrument`` is that text as a unit's overlay adapts it
+    (``instruments.overlay.adapt``): ``sha256`` and ``text`` stay the instrument file's.
+    """
 
     instrument: Instrument
     sha256: str
     text: str
     path: str
+    overlay_sha256: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """What identifies the questions asked: the file's sha256, and the overlay's if any."""
+        return self.sha256 if self.overlay_sha256 is None else (
+            f"{self.sha256}+{self.overlay_sha256}")
 
     @property
     def key(self) -> str:

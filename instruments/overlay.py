@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from pydantic import Field, ValidationError, field_validator
@@ -28,6 +28,7 @@ from instruments.checks import Issue, Location, check_reference, cross_check
 from instruments.errors import ErrorCode, InstrumentInvalid, Problem
 from instruments.expressions import parse_expression, references
 from instruments.loader import (
+    LoadedInstrument,
     decode_text,
     locate,
     position_index,
@@ -152,6 +153,12 @@ def _adapted(questionnaire: Questionnaire, hidden: set[str], added: list[AddedIt
         if ids:
             pages.append(page.model_copy(update={"items": tuple(ids)}))
     return questionnaire.model_copy(update={"items": tuple(items), "pages": tuple(pages)})
+
+
+def adapt(loaded: LoadedInstrument, overlay: LoadedOverlay) -> LoadedInstrument:
+    """``loaded`` as ``overlay`` adapts it: the file's text and sha256, the overlay's sha256."""
+    return replace(loaded, instrument=apply_overlay(loaded.instrument, overlay.overlay),
+                   overlay_sha256=overlay.sha256)
 
 
 # --------------------------------------------------------------------------- checking

@@ -3,7 +3,12 @@
 from surveyapp.models.audit import AuditEvent
 from surveyapp.models.cycles import Cycle, CycleParticipant, CycleState, ParticipantRole
 from surveyapp.models.evidence import Evidence, EvidenceKind, EvidenceLink
-from surveyapp.models.instruments import InstrumentStatus, InstrumentVersion
+from surveyapp.models.instruments import (
+    InstrumentOverlay,
+    InstrumentStatus,
+    InstrumentVersion,
+    PreviewAnswers,
+)
 from surveyapp.models.invitations import Invitation
 from surveyapp.models.memberships import Membership, Role
 from surveyapp.models.responses import Answer, FrameworkNode, Response, ResponseState
@@ -29,6 +34,7 @@ __all__ = [
     "EvidenceLink",
     "EvidenceReview",
     "FrameworkNode",
+    "InstrumentOverlay",
     "InstrumentStatus",
     "InstrumentVersion",
     "Invitation",
@@ -36,6 +42,7 @@ __all__ = [
     "Membership",
     "Notification",
     "ParticipantRole",
+    "PreviewAnswers",
     "Response",
     "ResponseState",
     "ReviewMessage",

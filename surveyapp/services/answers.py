@@ -36,7 +36,7 @@ from surveyapp.services.access import REVIEW_STATES
 from surveyapp.services.audit import Actor, record
 from surveyapp.services.cycles import change_state, focal_points_done
 from surveyapp.services.evidence import evidence_for_answers
-from surveyapp.services.instrument_versions import loaded_instrument
+from surveyapp.services.instrument_versions import cycle_instrument
 from surveyapp.services.invitations import mark_used
 from surveyapp.services.notifications import notify, participants
 from surveyapp.services.questionnaire import (
@@ -84,7 +84,7 @@ class SavedAnswer:
 def framework_entries(response: Response) -> tuple[FrameworkEntry, ...]:
     """The cycle's own results framework, for instruments that have one (no query otherwise)."""
     cycle = response.cycle
-    if loaded_instrument(cycle.instrument_version).instrument.framework is None:
+    if cycle_instrument(cycle).instrument.framework is None:
         return ()
     return tuple(
         FrameworkEntry(node.code, node.level, node.title, node.parent_code, node.section)
@@ -93,9 +93,10 @@ def framework_entries(response: Response) -> tuple[FrameworkEntry, ...]:
 
 
 def layout_for(response: Response) -> Layout:
-    loaded = loaded_instrument(response.cycle.instrument_version)
+    loaded = cycle_instrument(response.cycle)
     return cached_layout(
-        loaded.sha256, loaded.instrument, response.questionnaire, framework_entries(response)
+        loaded.fingerprint, loaded.instrument, response.questionnaire,
+        framework_entries(response)
     )
 
 
@@ -116,7 +117,7 @@ def editable_keys(response: Response, layout: Layout) -> frozenset[str] | None:
         return None
     if response.state is not ResponseState.returned:
         return frozenset()
-    units = review_units(loaded_instrument(response.cycle.instrument_version),
+    units = review_units(cycle_instrument(response.cycle),
                          response.questionnaire)
     keys: set[str] = set()
     for item_id, framework_node in returned_items(response):

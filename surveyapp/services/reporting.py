@@ -23,7 +23,7 @@ from scoring import Answer as ScoredAnswer
 from scoring import AnswersInvalid, FrameworkNode, Responses, score
 from surveyapp.extensions import db
 from surveyapp.models import Answer, Cycle, CycleState, Response, ResponseState
-from surveyapp.services.instrument_versions import loaded_instrument
+from surveyapp.services.instrument_versions import cycle_instrument
 from surveyapp.services.reviews import validated_stage_answers
 
 #: Responses that count in a report: submitted ones, and those validated or returned later.
@@ -85,7 +85,7 @@ class CycleReport:
 
 def cycle_report(cycle: Cycle, *, language: str, today: dt.date) -> CycleReport:
     """Score the cycle and assemble its report (preliminary or final by the cycle's state)."""
-    loaded = loaded_instrument(cycle.instrument_version)
+    loaded = cycle_instrument(cycle)
     responses = cycle_responses(cycle, loaded)
     try:
         scores = score(loaded.instrument, responses, sha256=loaded.sha256)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import select
@@ -174,10 +175,17 @@ def _free_text(text: str | None, errors: dict[str, str], part: str) -> str | Non
     return cleaned or None
 
 
-def _new_parts(
-    question: Question, raw: RawAnswer, stored: dict[str, Any]
+#: The parts of an item nobody has answered yet.
+BLANK_PARTS: Mapping[str, Any] = MappingProxyType(
+    {"value": None, "not_applicable": False, "justification": None, "comment": None})
+
+
+def new_parts(
+    question: Question, raw: RawAnswer, stored: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """The answer's parts after applying ``raw`` to ``stored``, and the refused parts."""
+    """The answer's parts after applying ``raw`` to ``stored``, and the refused parts.
+
+    Pure: saving here and saving a preview's test answers accept the same input."""
     parts = dict(stored)
     errors: dict[str, str] = {}
     item = question.item
@@ -251,10 +259,8 @@ def save_answer(
             Answer.framework_node == framework_node))
     else:
         answer = answers.get(slot.key)
-    stored = _snapshot(answer) or {
-        "value": None, "not_applicable": False, "justification": None, "comment": None,
-    }
-    parts, errors = _new_parts(slot.question, raw, stored)
+    stored = _snapshot(answer) or dict(BLANK_PARTS)
+    parts, errors = new_parts(slot.question, raw, stored)
     if parts == stored:
         return SavedAnswer(answer, errors)
     if answer is None:

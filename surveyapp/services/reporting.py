@@ -43,19 +43,19 @@ def report_kind(cycle: Cycle) -> str | None:
     return None
 
 
-def _scored_answers(response: Response, answer: Answer) -> Iterator[ScoredAnswer]:
+def scored_answers(respondent: str, questionnaire: str, answer: Answer
+                   ) -> Iterator[ScoredAnswer]:
     """The long-format answers of one stored answer (a rubric gives one per criterion)."""
-    respondent = f"R{response.id}"
     node = answer.framework_node or None
     if answer.not_applicable:
-        yield ScoredAnswer(respondent, response.questionnaire, answer.item_id, "n/a",
+        yield ScoredAnswer(respondent, questionnaire, answer.item_id, "n/a",
                            answer.justification, node)
     elif isinstance(answer.value, Mapping):
         for criterion, level in sorted(answer.value.items()):
-            yield ScoredAnswer(respondent, response.questionnaire, answer.item_id, level,
+            yield ScoredAnswer(respondent, questionnaire, answer.item_id, level,
                                answer.justification, node, criterion)
     elif answer.value is not None:
-        yield ScoredAnswer(respondent, response.questionnaire, answer.item_id, answer.value,
+        yield ScoredAnswer(respondent, questionnaire, answer.item_id, answer.value,
                            answer.comment, node)
 
 
@@ -68,7 +68,7 @@ def cycle_responses(cycle: Cycle, loaded: LoadedInstrument) -> Responses:
     ).all()
     answers = [scored for response in responses
                for answer in sorted(response.answers, key=lambda a: (a.item_id, a.framework_node))
-               for scored in _scored_answers(response, answer)]
+               for scored in scored_answers(f"R{response.id}", response.questionnaire, answer)]
     answers.extend(validated_stage_answers(cycle, loaded.instrument))
     framework = [FrameworkNode(node.code, node.level, node.title, node.parent_code, node.section)
                  for node in cycle.framework_nodes]

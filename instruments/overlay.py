@@ -5,7 +5,9 @@ not fork the instrument: forks are how CPIMS+ ended up with "different non-compa
 versions" (reference/cpims.md sections 2.3 and 2.8). An *overlay* is a small file, kept
 beside the instrument, that names the items it hides and the items it adds. The core
 stays locked: an overlay cannot hide an item that is required or that scoring, response
-rates or the action plan read, and the items it adds can count in no score. So results
+rates or the action plan read, and the items it adds can count in no score: scoring reads
+items by their role and type (score, stage, rubric ...), and an added item may have only a
+narrative role. It may name a ``node`` to be asked on that node's page. So results
 stay comparable across every unit that answered the same instrument version.
 
 Everything here is pure: :func:`parse_overlay` checks an overlay file against the
@@ -238,11 +240,6 @@ def _add_issues(instrument: Instrument, overlay: Overlay) -> Iterator[Issue]:
                         f"`{item.id}` is already an item of questionnaire `{taken[item.id]}`: "
                         "give the local item an id of its own, e.g. with your unit's code as "
                         f"prefix (`local.{item.id}`)")
-        for field in ("node", "nodes", "per_level"):
-            if field in item.model_fields_set:
-                yield Issue((*here, "item", field), ErrorCode.LOCKED_ITEM,
-                            f"an added item cannot be attached with `{field}`: that would "
-                            "change the scores of the instrument's nodes; remove it")
         if item.type in SCORED_TYPES:
             yield Issue((*here, "item", "type"), ErrorCode.LOCKED_ITEM,
                         f"an added item cannot be of type {item.type}, which is scored: use "

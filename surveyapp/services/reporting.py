@@ -23,7 +23,7 @@ from scoring import Answer as ScoredAnswer
 from scoring import AnswersInvalid, FrameworkNode, Responses, score
 from surveyapp.extensions import db
 from surveyapp.models import Answer, Cycle, CycleState, Response, ResponseState
-from surveyapp.services.instrument_versions import cycle_instrument
+from surveyapp.services.instrument_versions import cycle_instrument, loaded_overlay
 from surveyapp.services.reviews import validated_stage_answers
 
 #: Responses that count in a report: submitted ones, and those validated or returned later.
@@ -100,5 +100,6 @@ def cycle_report(cycle: Cycle, *, language: str, today: dt.date) -> CycleReport:
     data = ReportData(
         context=context, instrument=loaded, scores=scores, responses=responses,
         actions=draft_action_plan(loaded.instrument, scores, responses, language=language),
+        overlay=loaded_overlay(cycle.overlay) if cycle.overlay else None,
     )
     return CycleReport(data, [])

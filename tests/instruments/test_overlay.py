@@ -8,8 +8,8 @@ reference/cpims.md sections 2.3 and 2.8):
 - OV2 a required item, an item scoring reads (score, stage, activity, organisation type,
       counts, recommendations) or a rubric cannot be hidden, nor one whose answer a kept
       item's skip logic reads; the message names the item and says what to do
-- OV3 an added item can count in no score: no node, no scored role, no scored type, and
-      its id is new
+- OV3 an added item can count in no score: no scored role, no scored type (it may name a
+      node, to be asked on its page), and its id is new
 - OV4 every problem is located ``FILE:LINE:COLUMN: CODE message`` like an instrument's,
       including schema errors inside an added item and cross-checks of the adapted
       instrument (skip logic of an added item)
@@ -127,17 +127,13 @@ def test_an_item_read_by_kept_skip_logic_cannot_be_hidden(base: object) -> None:
                                                                     "partner/q22")
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    ('      node: "1"\n', "I070 an added item cannot be attached with `node`: that would change "
-                         "the scores of the instrument's nodes; remove it"),
-    ("      role: score\n", "I070 an added item cannot have the role `score`"),
-    ("      per_level: output\n", "I070 an added item cannot be attached with `per_level`"),
-])
-def test_added_items_cannot_count_in_scores(base: object, extra: str, message: str) -> None:
-    """OV3: no node, no per-level asking, no scored role."""
-    text = OVERLAY.replace("      type: yes_no\n", "      type: yes_no\n" + extra, 1)
+@pytest.mark.parametrize("role", ["score", "organisation_type", "activity"])
+def test_added_items_cannot_have_a_scored_role(base: object, role: str) -> None:
+    """OV3."""
+    text = OVERLAY.replace("      type: yes_no\n", f"      type: yes_no\n      role: {role}\n", 1)
     [line] = problems_of(text, base)
-    assert line.startswith(f"car.yaml:14:7: {message}")
+    assert line.startswith(f"car.yaml:14:7: I070 an added item cannot have the role `{role}`: "
+                           "added items are narrative only")
 
 
 def test_added_items_cannot_be_of_a_scored_type(base: object) -> None:
@@ -206,8 +202,11 @@ def test_an_empty_or_idle_overlay_is_refused(base: object) -> None:
 
 
 def test_the_adapted_instrument_scores_as_the_instrument(base: object) -> None:
-    """OV6: the same answers to core items give the same report, byte for byte."""
-    adapted = apply_overlay(base, parse_overlay(OVERLAY.encode(), "car.yaml", base).overlay)
+    """OV6: the same answers to core items give the same report, byte for byte, also with
+    an added item attached to a scored node."""
+    attached = OVERLAY.replace("      role: comment\n", '      role: comment\n      node: "1"\n')
+    adapted = apply_overlay(base, parse_overlay(attached.encode(), "car.yaml", base).overlay)
+    assert adapted.questionnaires[0].items[-1].node == "1"
     answers = [Answer(f"R{n}", "partner", item, value)
                for n, values in enumerate(((1, 4, 3, 2), (2, 3, 3, 4), (3, 2, 1, 0)))
                for item, value in zip(("org_type", "q11", "q12", "q21"), values, strict=True)]

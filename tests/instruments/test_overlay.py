@@ -19,6 +19,7 @@ reference/cpims.md sections 2.3 and 2.8):
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from textwrap import dedent
 
@@ -30,6 +31,7 @@ from instruments.overlay import apply_overlay, parse_overlay
 from scoring import Answer, Responses, score
 
 WORKED_EXAMPLE = Path(__file__).parent / "data" / "worked_example.yaml"
+README = Path(__file__).resolve().parents[2] / "instruments" / "README.md"
 
 OVERLAY = dedent("""\
     key: car-local
@@ -214,3 +216,15 @@ def test_the_adapted_instrument_scores_as_the_instrument(base: object) -> None:
     plain = score(base, Responses.of(answers), sha256="x")  # type: ignore[arg-type]
     with_overlay = score(adapted, Responses.of(answers + local), sha256="x")
     assert with_overlay.to_json() == plain.to_json()
+
+
+def test_the_guides_example_is_a_valid_overlay_of_the_worked_example(base: object) -> None:
+    """instruments/README.md section 19 shows a real overlay, checked like any other."""
+    [block] = re.findall(r"^```yaml overlay-example\n(.*?)^```$",
+                         README.read_text(encoding="utf-8"), re.MULTILINE | re.DOTALL)
+    loaded = parse_overlay(block.encode(), "car-ccpm.yaml", base)  # type: ignore[arg-type]
+    assert loaded.hidden == ("partner/q22",)
+    assert loaded.added == ("partner/car.subnational", "partner/car.subnational_where")
+    adapted = apply_overlay(base, loaded.overlay)  # type: ignore[arg-type]
+    assert [item.id for item in adapted.questionnaires[0].items] == [
+        "org_type", "q11", "q12", "car.subnational", "q21", "car.subnational_where"]

@@ -9,18 +9,38 @@ cycle still shows the old version.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from surveyapp.services.demo import DEMO_PASSWORD
+from tests.browser.conftest import PHONE_VIEWPORT
 from tests.web.instruments_world import V2, V2_NO_CROSSWALK, workbook
 
 pytestmark = pytest.mark.browser
 
 SAVED = "All changes saved"
 TITLE = "CAR-HEALTH mini coordination survey (browser journey)"
+#: How the browser reports a page served with 422, as the refused upload and publication are.
+REFUSED = "the server responded with a status of 422"
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    """A phone-sized page whose console may report the two refusals the journey expects,
+    and nothing else."""
+    context = browser.new_context(viewport=PHONE_VIEWPORT)
+    page = context.new_page()
+    errors: list[str] = []
+    context.on("console", lambda message: errors.append(message.text)
+               if message.type == "error" else None)
+    yield page
+    context.close()
+    unexpected = [error for error in errors if REFUSED not in error]
+    assert unexpected == [], f"the browser console reported errors: {unexpected}"
+    assert len(errors) - len(unexpected) == 2
 
 
 def sign_in(page: Page, live_server: str) -> None:
@@ -37,8 +57,9 @@ def publish(page: Page, notes: str) -> None:
 
 
 def test_an_instrument_is_uploaded_previewed_published_and_versioned(
-    live_server: str, page: Page, tmp_path: Path
+    live_server: str, phone: Page, tmp_path: Path
 ) -> None:
+    page = phone
     broken, fixed = tmp_path / "mini.xlsx", tmp_path / "fixed" / "mini.xlsx"
     fixed.parent.mkdir()
     broken.write_bytes(workbook(broken=True))

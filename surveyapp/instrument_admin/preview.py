@@ -20,7 +20,7 @@ from instruments import LoadedInstrument
 from surveyapp.auth.sessions import signed_in_user
 from surveyapp.extensions import db
 from surveyapp.instrument_admin.forms import ConfirmForm
-from surveyapp.instrument_admin.views import bp
+from surveyapp.instrument_admin.views import bp, require_sent
 from surveyapp.models import (
     Answer,
     Evidence,
@@ -193,8 +193,7 @@ def preview_score_page(version_id: int, questionnaire: str, language: str) -> st
 def preview_submit(version_id: int, questionnaire: str, language: str) -> str:
     """What submitting would give: the test answers scored on the spot, then discarded."""
     who = preview_respondent(version_id, questionnaire, language)
-    require(ConfirmForm().validate(), "The form was not sent as expected: reload the page.",
-            status=400)
+    require_sent(ConfirmForm())
     page = _score_page(who, discarded=True)
     discard(who.row)
     db.session.commit()
@@ -205,8 +204,7 @@ def preview_submit(version_id: int, questionnaire: str, language: str) -> str:
 @login_required
 def preview_discard(version_id: int, questionnaire: str, language: str) -> WerkzeugResponse:
     who = preview_respondent(version_id, questionnaire, language)
-    require(ConfirmForm().validate(), "The form was not sent as expected: reload the page.",
-            status=400)
+    require_sent(ConfirmForm())
     discard(who.row)
     db.session.commit()
     flash("The test answers were discarded.", "success")

@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms.fields.choices import SelectChoice
@@ -92,6 +93,12 @@ def _upload(form_file: FileStorage | None) -> tuple[bytes, str]:
     return form_file.read(), PurePath(form_file.filename or UNNAMED_UPLOAD).name
 
 
+def require_sent(form: FlaskForm) -> None:
+    """A changing form must come back with its CSRF token and fields, or it does nothing."""
+    require(form.validate(), "The form was not sent as expected: reload the page and try "
+            "again.", status=400)
+
+
 def _problem_lines(invalid: InstrumentInvalid) -> list[str]:
     """The problems exactly as the command line prints them."""
     return [problem.format() for problem in invalid.problems]
@@ -125,8 +132,7 @@ def upload() -> WerkzeugResponse | tuple[str, int]:
     user = signed_in_user()
     access = library_access(user)
     form = InstrumentFileForm()
-    require(form.validate(), "The upload form was not sent as expected: reload the page.",
-            status=400)
+    require_sent(form)
     data, filename = _upload(form.file.data)
     try:
         version = upload_version(user, data, filename)
@@ -199,7 +205,7 @@ def _changed_version(version_id: int) -> tuple[User, InstrumentVersion]:
 def replace(version_id: int) -> WerkzeugResponse | tuple[str, int]:
     user, version = _changed_version(version_id)
     form = InstrumentFileForm()
-    require(form.validate(), "The form was not sent as expected: reload the page.", status=400)
+    require_sent(form)
     data, filename = _upload(form.file.data)
     try:
         replace_draft(user, version, data, filename)
@@ -219,7 +225,7 @@ def replace(version_id: int) -> WerkzeugResponse | tuple[str, int]:
 def publish(version_id: int) -> WerkzeugResponse | tuple[str, int]:
     user, version = _changed_version(version_id)
     form = PublishForm()
-    require(form.validate(), "The form was not sent as expected: reload the page.", status=400)
+    require_sent(form)
     try:
         publish_version(user, version, form.release_notes.data or "")
     except CrosswalkIncomplete as incomplete:
@@ -239,8 +245,7 @@ def publish(version_id: int) -> WerkzeugResponse | tuple[str, int]:
 @login_required
 def retire(version_id: int) -> WerkzeugResponse | tuple[str, int]:
     user, version = _changed_version(version_id)
-    require(ConfirmForm().validate(), "The form was not sent as expected: reload the page.",
-            status=400)
+    require_sent(ConfirmForm())
     try:
         retire_version(user, version)
     except ServiceError as refused:
@@ -256,8 +261,7 @@ def retire(version_id: int) -> WerkzeugResponse | tuple[str, int]:
 @login_required
 def delete(version_id: int) -> WerkzeugResponse | tuple[str, int]:
     user, version = _changed_version(version_id)
-    require(ConfirmForm().validate(), "The form was not sent as expected: reload the page.",
-            status=400)
+    require_sent(ConfirmForm())
     name = f"{version.key} {version.version}"
     try:
         delete_draft(user, version)
@@ -335,8 +339,7 @@ def download_overlay(overlay_id: int) -> Response:
 @login_required
 def withdraw(overlay_id: int) -> WerkzeugResponse:
     user, overlay = _managed_overlay(overlay_id)
-    require(ConfirmForm().validate(), "The form was not sent as expected: reload the page.",
-            status=400)
+    require_sent(ConfirmForm())
     try:
         withdraw_overlay(user, overlay)
     except ServiceError as refused:

@@ -23,6 +23,7 @@ from flask import (
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
+from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms.fields.choices import SelectChoice
 
@@ -42,7 +43,6 @@ from surveyapp.services.cycles import units_for_new_cycles, visible_cycles
 from surveyapp.services.instrument_library import (
     CrosswalkGap,
     CrosswalkIncomplete,
-    LibraryAccess,
     compare,
     crosswalk_gaps,
     cycles_using,
@@ -99,6 +99,12 @@ def require_sent(form: FlaskForm) -> None:
             "again.", status=400)
 
 
+def _yaml_download(text: str, name: str) -> Response:
+    """A stored text as a file to save; versions are free text, so the name is made safe."""
+    return Response(text, mimetype="application/yaml", headers={
+        "Content-Disposition": f'attachment; filename="{secure_filename(name) or "file.yaml"}"'})
+
+
 def _problem_lines(invalid: InstrumentInvalid) -> list[str]:
     """The problems exactly as the command line prints them."""
     return [problem.format() for problem in invalid.problems]
@@ -107,10 +113,10 @@ def _problem_lines(invalid: InstrumentInvalid) -> list[str]:
 # --------------------------------------------------------------------------- the library
 
 
-def _index_page(access: LibraryAccess, user: User, *, form: InstrumentFileForm | None = None,
+def _index_page(user: User, *, form: InstrumentFileForm | None = None,
                 problems: list[str] | None = None, error: str | None = None,
                 status: int = 200) -> tuple[str, int]:
-    _access, entries = library(user)
+    access, entries = library(user)
     counts = cycles_using([version for entry in entries for version in entry.versions])
     return render_template(
         "instruments/index.html", access=access, entries=entries, counts=counts,
@@ -121,16 +127,13 @@ def _index_page(access: LibraryAccess, user: User, *, form: InstrumentFileForm |
 @bp.get("/")
 @login_required
 def index() -> tuple[str, int]:
-    user = signed_in_user()
-    access, _entries = library(user)
-    return _index_page(access, user)
+    return _index_page(signed_in_user())
 
 
 @bp.post("/upload")
 @login_required
 def upload() -> WerkzeugResponse | tuple[str, int]:
     user = signed_in_user()
-    access = library_access(user)
     form = InstrumentFileForm()
     require_sent(form)
     data, filename = _upload(form.file.data)
@@ -138,11 +141,10 @@ def upload() -> WerkzeugResponse | tuple[str, int]:
         version = upload_version(user, data, filename)
     except InstrumentInvalid as invalid:
         db.session.rollback()
-        return _index_page(access, user, form=form, problems=_problem_lines(invalid),
-                           status=422)
+        return _index_page(user, form=form, problems=_problem_lines(invalid), status=422)
     except ServiceError as refused:
         db.session.rollback()
-        return _index_page(access, user, form=form, error=str(refused), status=422)
+        return _index_page(user, form=form, error=str(refused), status=422)
     db.session.commit()
     flash(f"{version.key} {version.version} was stored as a draft. Preview it, then publish it.",
           "success")
@@ -165,13 +167,14 @@ def _version_page(version_id: int, *, problems: list[str] | None = None,
     overlay_form = OverlayForm()
     overlay_form.unit.choices = [SelectChoice(unit.id, f"{unit.code}: {unit.name}")
                                  for unit in units_for_new_cycles(user)]
+    if gaps is None:
+        gaps = crosswalk_gaps(version) if version.status is InstrumentStatus.draft else []
     return render_template(
         "instruments/version.html", access=access, version=version, instrument=instrument,
         siblings=siblings, previous=previous if previous is not version else None,
         cycle_count=cycles_using([version]).get(version.id, 0),
         my_cycles=[c for c in visible_cycles(user) if c.instrument_version_id == version.id],
-        gaps=crosswalk_gaps(version) if gaps is None and version.status is
-        InstrumentStatus.draft else gaps or [],
+        gaps=gaps,
         file_form=InstrumentFileForm(), publish_form=publish_form or PublishForm(),
         confirm_form=ConfirmForm(), overlay_form=overlay_form,
         overlays=overlays_of(version, user), problems=problems or [],
@@ -189,12 +192,11 @@ def version(version_id: int) -> tuple[str, int]:
 @login_required
 def download(version_id: int) -> Response:
     _access, version = readable_version(signed_in_user(), version_id)
-    return Response(version.text, mimetype="application/yaml", headers={
-        "Content-Disposition": f'attachment; filename="{version.key}-{version.version}.yaml"'})
+    return _yaml_download(version.text, f"{version.key}-{version.version}.yaml")
 
 
 def _changed_version(version_id: int) -> tuple[User, InstrumentVersion]:
-    """The version a POST acts on, after its CSRF check."""
+    """The signed-in user and the version a POST acts on (a 404 for an unknown one)."""
     user = signed_in_user()
     _access, version = readable_version(user, version_id)
     return user, version
@@ -331,8 +333,7 @@ def overlay(overlay_id: int) -> str:
 @login_required
 def download_overlay(overlay_id: int) -> Response:
     _user, overlay = _managed_overlay(overlay_id)
-    return Response(overlay.text, mimetype="application/yaml", headers={
-        "Content-Disposition": f'attachment; filename="{overlay.key}-{overlay.version}.yaml"'})
+    return _yaml_download(overlay.text, f"{overlay.key}-{overlay.version}.yaml")
 
 
 @bp.post("/overlays/<int:overlay_id>/withdraw")

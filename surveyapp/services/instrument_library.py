@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from instruments import LoadedInstrument, parse_instrument
 from instruments.diff import Change, diff_heading, diff_instruments, uncovered_removals
@@ -325,8 +326,9 @@ class InstrumentEntry:
 def library(user: User) -> tuple[LibraryAccess, list[InstrumentEntry]]:
     """Every instrument with its versions, for the library page."""
     access = _must_read(user)
-    versions = list(db.session.scalars(select(InstrumentVersion).order_by(
-        InstrumentVersion.key, InstrumentVersion.id.desc())))
+    versions = list(db.session.scalars(
+        select(InstrumentVersion).options(selectinload(InstrumentVersion.published_by))
+        .order_by(InstrumentVersion.key, InstrumentVersion.id.desc())))
     by_key: dict[str, list[InstrumentVersion]] = {}
     for version in versions:
         by_key.setdefault(version.key, []).append(version)

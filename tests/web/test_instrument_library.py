@@ -161,6 +161,10 @@ def test_a_valid_workbook_becomes_a_draft_and_is_listed(
     assert "mini-coordination 1.0" in page
     assert version.sha256[:12] in page
     assert ">Draft<" in page
+    download = client.get(f"/instruments/{version.id}/instrument.yaml")
+    assert download.get_data(as_text=True) == version.text
+    assert download.headers["Content-Disposition"] == (
+        'attachment; filename="mini-coordination-1.0.yaml"')
 
 
 def test_a_draft_is_replaced_and_its_test_answers_go(

@@ -136,6 +136,12 @@ def test_the_units_new_cycles_are_asked_the_adapted_questionnaire(
     assert refused.status_code == 400  # not a question of this cycle
     detail = client.get(f"/cycles/{cycle_id}").get_data(as_text=True)
     assert "CAR local questions" in detail
+    coordinator = app.test_client()
+    login(world.coordinator, client=coordinator)
+    page = coordinator.get(f"/instruments/overlays/{overlay_id}").get_data(as_text=True)
+    assert "self/b_date" in page and "Known from the CAR register" in page
+    assert coordinator.get(f"/instruments/overlays/{overlay_id}/overlay.yaml").get_data(
+        as_text=True) == OVERLAY
 
 
 def test_draft_cycles_follow_the_overlay_and_opened_ones_keep_theirs(

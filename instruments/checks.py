@@ -58,7 +58,7 @@ def _duplicates(
             first_seen[identifier] = location
 
 
-def _reference(
+def check_reference(
     value: str | None, known: set[str], location: Location, kind: str
 ) -> Iterator[Issue]:
     if value is not None and value not in known:
@@ -150,15 +150,15 @@ def _check_item(
     for position, node_id in enumerate(item.node_ids):
         field_location = (*location, "node") if position == 0 and item.node else (
             *location, "nodes", position - (1 if item.node else 0))
-        yield from _reference(node_id, set(nodes_by_id), field_location, "node")
+        yield from check_reference(node_id, set(nodes_by_id), field_location, "node")
     levels = set(instrument.framework.levels) if instrument.framework else set()
-    yield from _reference(item.per_level, levels, (*location, "per_level"), "framework level")
+    yield from check_reference(item.per_level, levels, (*location, "per_level"), "framework level")
     if item.type == "single_choice":
         if bool(item.options) == bool(item.scale):
             yield Issue(location, ErrorCode.ITEM_TYPE_MISMATCH,
                         f"single_choice item `{item.id}` needs either `options` or `scale` "
                         "(exactly one of them)")
-        yield from _reference(item.scale, scales, (*location, "scale"), "scale")
+        yield from check_reference(item.scale, scales, (*location, "scale"), "scale")
         yield from _check_options(item.options, (*location, "options"))
     elif item.type == "stage":
         stages = item.stages or (nodes_by_id[item.node].stages
@@ -231,10 +231,10 @@ def cross_check(instrument: Instrument) -> list[Issue]:
         add(_duplicates(((e.id, (field, i)) for i, e in enumerate(entries)), kind))
 
     for position, rule in enumerate(instrument.scoring):
-        add(_reference(rule.bands, band_sets, ("scoring", position, "bands"), "band set"))
+        add(check_reference(rule.bands, band_sets, ("scoring", position, "bands"), "band set"))
         questionnaires = {q.id for q in instrument.questionnaires}
         for q_position, questionnaire_id in enumerate(rule.pooled_questionnaires):
-            add(_reference(questionnaire_id, questionnaires,
+            add(check_reference(questionnaire_id, questionnaires,
                            ("scoring", position, "pooled_questionnaires", q_position),
                            "questionnaire"))
     for position, band_set in enumerate(instrument.bands):
@@ -242,15 +242,15 @@ def cross_check(instrument: Instrument) -> list[Issue]:
     for position, scale in enumerate(instrument.scales):
         add(_check_options(scale.options, ("scales", position, "options")))
     for node, location in node_entries:
-        add(_reference(node.scoring, rules, (*location, "scoring"), "scoring rule"))
+        add(check_reference(node.scoring, rules, (*location, "scoring"), "scoring rule"))
         add(_numbered([s.stage for s in node.stages], (*location, "stages"), "stages"))
         add(_duplicates(((a.id, (*location, "activities", i))
                          for i, a in enumerate(node.activities)), "activity"))
     if instrument.framework is not None:
         for level, rule_id in instrument.framework.scoring.items():
-            add(_reference(level, set(instrument.framework.levels),
+            add(check_reference(level, set(instrument.framework.levels),
                            ("framework", "scoring", level), "framework level"))
-            add(_reference(rule_id, rules, ("framework", "scoring", level), "scoring rule"))
+            add(check_reference(rule_id, rules, ("framework", "scoring", level), "scoring rule"))
 
     for q_position, questionnaire in enumerate(instrument.questionnaires):
         location: Location = ("questionnaires", q_position)
@@ -262,7 +262,7 @@ def cross_check(instrument: Instrument) -> list[Issue]:
         item_ids = {item.id for item in questionnaire.items}
         for p_position, page in enumerate(questionnaire.pages):
             for i, item_id in enumerate(page.items):
-                add(_reference(item_id, item_ids, (*location, "pages", p_position, "items", i),
+                add(check_reference(item_id, item_ids, (*location, "pages", p_position, "items", i),
                                "item"))
     add(_check_crosswalk(instrument, set(nodes_by_id)))
     return issues
@@ -276,12 +276,12 @@ def _check_crosswalk(instrument: Instrument, node_ids: set[str]) -> Iterator[Iss
         for e_position, entry in enumerate(crosswalk.entries):
             location = ("crosswalk", c_position, "entries", e_position)
             if entry.questionnaire is not None and entry.questionnaire not in items:
-                yield from _reference(entry.questionnaire, set(items),
+                yield from check_reference(entry.questionnaire, set(items),
                                       (*location, "questionnaire"), "questionnaire")
                 continue
             known = (items[entry.questionnaire] if entry.questionnaire is not None
                      else all_items | node_ids)
-            yield from _reference(entry.to, known, (*location, "to"), "item")
+            yield from check_reference(entry.to, known, (*location, "to"), "item")
 
 
 def missing_translations(instrument: Instrument, language: str) -> list[Issue]:

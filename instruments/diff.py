@@ -68,6 +68,11 @@ def renames(old: Instrument, new: Instrument) -> dict[tuple[str | None, str], st
     return mapping
 
 
+def diff_heading(old: Instrument, new: Instrument) -> str:
+    """The first line of a comparison: ``ccpm 2015.1 -> ccpm 2016.1``."""
+    return f"{old.key} {old.version} -> {new.key} {new.version}"
+
+
 def diff_instruments(old: Instrument, new: Instrument) -> list[Change]:
     """Every node and item change from ``old`` to ``new``, in file order."""
     changes: list[Change] = []

@@ -36,6 +36,9 @@ class ErrorCode(Enum):
     STAGE_NUMBERING = ("I051", "stages or rubric levels are not numbered 1, 2, 3 ... in order")
     OPTION_SCORING = ("I052", "an option's code or score is inconsistent")
     MISSING_TRANSLATION = ("I060", "a text lacks a translation the instrument promises")
+    LOCKED_ITEM = ("I070", "an overlay hides or adds an item in a way that would change scores")
+    WRONG_INSTRUMENT = ("I071", "an overlay names another instrument or version than the one it "
+                        "adapts")
 
     @property
     def code(self) -> str:

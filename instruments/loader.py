@@ -39,12 +39,23 @@ LIBRARY_FOLDER = "library"
 
 @dataclass(frozen=True)
 class LoadedInstrument:
-    """A validated instrument with the exact text it came from and that text's sha256."""
+    """A validated instrument with the exact text it came from and that text's sha256.
+
+    ``overlay_sha256`` is set when ``instrument`` is that text as a unit's overlay adapts it
+    (``instruments.overlay.adapt``): ``sha256`` and ``text`` stay the instrument file's.
+    """
 
     instrument: Instrument
     sha256: str
     text: str
     path: str
+    overlay_sha256: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """What identifies the questions asked: the file's sha256, and the overlay's if any."""
+        return self.sha256 if self.overlay_sha256 is None else (
+            f"{self.sha256}+{self.overlay_sha256}")
 
     @property
     def key(self) -> str:
@@ -154,9 +165,9 @@ def _describe(path: Location) -> str:
 # --------------------------------------------------------------------------- pydantic errors
 
 
-def _model_fields_at(loc: Location) -> list[str]:
+def _model_fields_at(loc: Location, root: type[BaseModel]) -> list[str]:
     """Field names of the model that owns the last step of ``loc`` (for "did you mean")."""
-    model: Any = Instrument
+    model: Any = root
     for step in loc[:-1]:
         if isinstance(step, int):
             continue
@@ -198,11 +209,11 @@ def _shown(value: object) -> str:
     return repr(value)[:60]
 
 
-def _message_for(detail: Any, loc: Location) -> tuple[ErrorCode, str]:
+def _message_for(detail: Any, loc: Location, root: type[BaseModel]) -> tuple[ErrorCode, str]:
     kind, value, where = detail["type"], detail["input"], _describe(loc)
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        allowed = _model_fields_at(loc)
+        allowed = _model_fields_at(loc, root)
         guess = difflib.get_close_matches(key, allowed, n=1)
         hint = f"did you mean `{guess[0]}`?" if guess else f"allowed here: {', '.join(allowed)}"
         return ErrorCode.UNKNOWN_KEY, f"unknown key `{key}` at {where}: {hint}"
@@ -244,9 +255,11 @@ def _key_aware_location(detail: Any) -> Location:
     return loc
 
 
-def _pydantic_problems(
-    error: ValidationError, filename: str, index: dict[Location, tuple[int, int]]
+def pydantic_problems(
+    error: ValidationError, filename: str, index: dict[Location, tuple[int, int]],
+    root: type[BaseModel] = Instrument,
 ) -> list[Problem]:
+    """Located problems of a failed validation of ``root`` (the instrument, or an overlay)."""
     details = error.errors(include_url=False)
     locs = [_key_aware_location(detail) for detail in details]
     problems: list[Problem] = []
@@ -255,7 +268,7 @@ def _pydantic_problems(
             len(other) > len(loc) and other[: len(loc)] == loc for other in locs
         ):
             continue  # the list is "empty" only because its elements failed: report those
-        code, message = _message_for(detail, loc)
+        code, message = _message_for(detail, loc, root)
         problems.append(Problem(filename, *locate(index, loc), code, message))
     return problems
 
@@ -266,7 +279,26 @@ def _pydantic_problems(
 EMPTY_MESSAGE = "the file is empty: start from the worked example in instruments/README.md"
 
 
-def _read_yaml(text: str, fail: Callable[..., InstrumentInvalid]) -> Any:
+def decode_text(data: bytes, fail: Callable[..., InstrumentInvalid], empty_message: str,
+                binary_advice: str) -> str:
+    """The UTF-8 text of a YAML file, or the failure that says how to save it properly."""
+    if not data.strip():
+        raise fail(ErrorCode.EMPTY_FILE, empty_message)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise fail(ErrorCode.NOT_TEXT, "the file is saved as UTF-16: save it as UTF-8 text")
+    if b"\x00" in data:
+        raise fail(ErrorCode.NOT_TEXT, f"this is a binary file, not YAML text: {binary_advice}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = data[: error.start]
+        line = before.count(b"\n") + 1
+        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        raise fail(ErrorCode.NOT_TEXT, f"byte 0x{data[error.start]:02x} is not UTF-8: save the "
+                   "file as UTF-8 text", line, column) from None
+
+
+def read_yaml(text: str, fail: Callable[..., InstrumentInvalid]) -> Any:
     """The YAML document, or the failure that says where and how to fix the syntax."""
     try:
         return yaml.load(text, Loader=_StrictLoader)
@@ -299,6 +331,16 @@ def _read_yaml(text: str, fail: Callable[..., InstrumentInvalid]) -> Any:
         raise fail(ErrorCode.YAML_SYNTAX, f"invalid YAML ({error})") from None
 
 
+def refuse_float_version(raw: dict[str, Any], text: str, fail: Callable[..., InstrumentInvalid],
+                         field: str = "version") -> None:
+    """A version YAML read as a number may have lost digits, so it is refused, not converted."""
+    if isinstance(raw.get(field), float):
+        line, column = locate(position_index(text), (field,))
+        raise fail(ErrorCode.INVALID_VALUE, f"{field} {raw[field]!r} was read as a number, "
+                   "which can drop digits (1.10 becomes 1.1): put it in quotes, e.g. \"1.10\"",
+                   line, column)
+
+
 def parse_instrument(data: bytes, filename: str) -> LoadedInstrument:
     """Validate instrument bytes; raise :class:`InstrumentInvalid` listing every problem."""
     digest = hashlib.sha256(data).hexdigest()
@@ -309,38 +351,21 @@ def parse_instrument(data: bytes, filename: str) -> LoadedInstrument:
     def fail(code: ErrorCode, message: str, line: int = 1, column: int = 1) -> InstrumentInvalid:
         return InstrumentInvalid([Problem(filename, line, column, code, message)])
 
-    if not data.strip():
-        raise fail(ErrorCode.EMPTY_FILE, EMPTY_MESSAGE)
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise fail(ErrorCode.NOT_TEXT, "the file is saved as UTF-16: save it as UTF-8 text")
-    if b"\x00" in data:
-        raise fail(ErrorCode.NOT_TEXT, "this is a binary file, not YAML text: save the "
-                   "instrument as a UTF-8 .yaml text file (an Excel workbook needs `from-excel`)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        before = data[: error.start]
-        line = before.count(b"\n") + 1
-        column = len(before) - (before.rfind(b"\n") + 1) + 1
-        raise fail(ErrorCode.NOT_TEXT, f"byte 0x{data[error.start]:02x} is not UTF-8: save the "
-                   "file as UTF-8 text", line, column) from None
-    raw = _read_yaml(text, fail)
+    text = decode_text(data, fail, EMPTY_MESSAGE, "save the instrument as a UTF-8 .yaml text "
+                       "file (an Excel workbook needs `from-excel`)")
+    raw = read_yaml(text, fail)
     if raw is None:
         raise fail(ErrorCode.EMPTY_FILE, EMPTY_MESSAGE)
     if not isinstance(raw, dict):
         shape = "a list" if isinstance(raw, list) else f"a single {type(raw).__name__} value"
         raise fail(ErrorCode.NOT_A_MAPPING, f"the file holds {shape}: an instrument is a "
                    "mapping that starts with `key:`, `version:`, `title:` ...")
-    if isinstance(raw.get("version"), float):
-        line, column = locate(position_index(text), ("version",))
-        raise fail(ErrorCode.INVALID_VALUE, f"version {raw['version']!r} was read as a number, "
-                   "which can drop digits (1.10 becomes 1.1): put it in quotes, e.g. \"1.10\"",
-                   line, column)
+    refuse_float_version(raw, text, fail)
 
     try:
         instrument = Instrument.model_validate(raw)
     except ValidationError as error:
-        problems = _pydantic_problems(error, filename, position_index(text))
+        problems = pydantic_problems(error, filename, position_index(text))
         raise InstrumentInvalid(sorted(problems, key=lambda p: (p.line, p.column))) from None
 
     issues = cross_check(instrument)

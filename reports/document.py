@@ -24,6 +24,7 @@ class Document:
     cover: tuple[tuple[str, str], ...]
     digest: str
     digest_label: str
+    overlay_digest: tuple[str, str] | None
     contents_title: str
     footer: str
     contents: tuple[Heading, ...]
@@ -50,8 +51,12 @@ def build_document(data: ReportData) -> Document:
     cover += [
         (t("cover.instrument"), t.local(instrument.instrument.title)),
         (t("cover.version"), f"{instrument.key} {instrument.version}"),
-        (t("cover.date"), t.date(context.generated)),
     ]
+    overlay = data.overlay
+    if overlay is not None:
+        cover.append((t("cover.overlay"), f"{t.local(overlay.overlay.title)} "
+                      f"({overlay.overlay.key} {overlay.overlay.version})"))
+    cover.append((t("cover.date"), t.date(context.generated)))
     contents = tuple(
         heading for section in sections
         for heading in (section.heading, *(block for block in section.blocks
@@ -67,9 +72,12 @@ def build_document(data: ReportData) -> Document:
         cover=tuple(cover),
         digest=instrument.sha256,
         digest_label=t("cover.sha256"),
+        overlay_digest=(t("cover.overlay_sha256"), overlay.sha256) if overlay else None,
         contents_title=t("contents"),
         footer=f"{context.unit} · {instrument.key} {instrument.version} · "
-               f"sha256 {instrument.sha256[:SHORT_DIGEST]}",
+               f"sha256 {instrument.sha256[:SHORT_DIGEST]}"
+               + (f" · {overlay.overlay.key} {overlay.overlay.version} "
+                  f"sha256 {overlay.sha256[:SHORT_DIGEST]}" if overlay else ""),
         contents=contents,
         sections=sections,
     )

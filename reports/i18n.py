@@ -39,10 +39,24 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "cover.version": ("Version", "Version"),
     "cover.sha256": ("Instrument file SHA-256", "SHA-256 du fichier de l'instrument"),
     "cover.date": ("Date of this report", "Date du présent rapport"),
+    "cover.overlay": ("Local adaptation", "Adaptation locale"),
+    "cover.overlay_sha256": ("Adaptation file SHA-256", "SHA-256 du fichier d'adaptation"),
     "contents": ("Contents", "Sommaire"),
     # method notes
     "method.heading": ("Method notes", "Notes méthodologiques"),
     "method.instrument": ("About the instrument", "À propos de l'instrument"),
+    "method.overlay.heading": ("Local adaptation", "Adaptation locale"),
+    "method.overlay": (
+        "The questionnaires were asked as adapted by {title} ({overlay_key} {version}, SHA-256 "
+        "{sha256}): {hidden} optional item(s) not asked{hidden_list}, {added} local item(s) "
+        "added{added_list}. An adaptation can neither hide an item that is required or scored "
+        "nor add one that counts in a score: every result is computed as for any other unit.",
+        "Les questionnaires ont été posés tels qu'adaptés par {title} ({overlay_key} {version}, "
+        "SHA-256 {sha256}) : {hidden} question(s) facultative(s) non posée(s){hidden_list}, "
+        "{added} question(s) locale(s) ajoutée(s){added_list}. Une adaptation ne peut ni "
+        "masquer une question obligatoire ou notée, ni en ajouter une qui compte dans une "
+        "note : chaque résultat est calculé comme pour toute autre unité.",
+    ),
     "method.scoring": ("How the results are obtained", "Comment les résultats sont obtenus"),
     "method.bands": ("Rating bands", "Tranches de notation"),
     "method.sources": ("Sources", "Sources"),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from instruments.loader import LoadedInstrument
+from instruments.overlay import LoadedOverlay
 from reports.i18n import LANGUAGES
 from scoring import Responses, ScoreReport
 
@@ -79,7 +80,9 @@ class ReportData:
     """Everything one report shows: context, instrument, results, answers and the unit's work.
 
     ``responses`` must be the answers ``scores`` was computed from: comments,
-    rationales, evidence and justifications are read from them.
+    rationales, evidence and justifications are read from them. ``overlay`` is the unit's
+    local adaptation the answers were given with (``instrument`` is then as it adapts it):
+    the cover and the method notes name it and its sha256.
     """
 
     context: ReportContext
@@ -88,6 +91,7 @@ class ReportData:
     responses: Responses
     actions: tuple[ActionItem, ...] = ()
     reviews: Mapping[str, NodeReview] = field(default_factory=lambda: MappingProxyType({}))
+    overlay: LoadedOverlay | None = None
 
     def __post_init__(self) -> None:
         if (self.scores.instrument, self.scores.version) != (self.instrument.key,

@@ -54,7 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     csrf.init_app(app)
 
-    from surveyapp import auth, main, security
+    from surveyapp import auth, security
     from surveyapp.auth import sessions
     from surveyapp.cli import register_commands
     from surveyapp.errors import register_error_handlers
@@ -62,27 +62,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     sessions.init_app(app)
     security.init_app(app)
     register_error_handlers(app)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(main.bp)
-    from surveyapp import cycles, respond
+    from surveyapp import (
+        account,
+        admin,
+        api,
+        cycles,
+        dashboards,
+        evidence,
+        instrument_admin,
+        invitations,
+        main,
+        notifications,
+        plans,
+        respond,
+        results,
+        review,
+    )
 
-    app.register_blueprint(cycles.bp)
-    app.register_blueprint(respond.bp)
-    from surveyapp import admin, notifications, results, review
-
-    for blueprint in (review.bp, notifications.bp, admin.bp, results.bp):
+    for blueprint in (auth.bp, main.bp, cycles.bp, respond.bp, review.bp, notifications.bp,
+                      admin.bp, results.bp, evidence.bp, invitations.bp, account.bp, api.bp,
+                      plans.bp, dashboards.bp, instrument_admin.bp):
         app.register_blueprint(blueprint)
-    from surveyapp import evidence, invitations
-
-    app.register_blueprint(evidence.bp)
-    app.register_blueprint(invitations.bp)
-    from surveyapp import account, api
-
-    app.register_blueprint(account.bp)
-    app.register_blueprint(api.bp)
-    from surveyapp import dashboards, plans
-
-    app.register_blueprint(plans.bp)
-    app.register_blueprint(dashboards.bp)
     register_commands(app.cli)
     return app

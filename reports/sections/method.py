@@ -21,6 +21,8 @@ def section(ctx: Context) -> Section:
     blocks: list[Block] = [Heading(2, t("method.instrument"))]
     if instrument.description:
         blocks.append(Paragraph(t.local(instrument.description)))
+    if ctx.data.overlay is not None:
+        blocks += [Heading(2, t("method.overlay.heading")), Paragraph(_overlay(ctx))]
     used = _rules_used(ctx)
     blocks.append(Heading(2, t("method.scoring")))
     for rule, levels in used:
@@ -47,6 +49,21 @@ def section(ctx: Context) -> Section:
             widths=("14%", "50%", "36%"), style="small",
         ))
     return Section(Heading(1, t("method.heading"), "method"), tuple(blocks))
+
+
+def _overlay(ctx: Context) -> str:
+    """Which local adaptation the questions were asked with, by name and sha256."""
+    loaded = ctx.data.overlay
+    assert loaded is not None
+    overlay = loaded.overlay
+
+    def listing(ids: tuple[str, ...]) -> str:
+        return f" ({', '.join(ids)})" if ids else ""
+
+    return ctx.t("method.overlay", title=ctx.t.local(overlay.title), overlay_key=overlay.key,
+                 version=overlay.version, sha256=loaded.sha256, hidden=len(loaded.hidden),
+                 hidden_list=listing(loaded.hidden), added=len(loaded.added),
+                 added_list=listing(loaded.added))
 
 
 def _rules_used(ctx: Context) -> list[tuple[ScoringRule, list[str]]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from instruments.checks import missing_translations
-from instruments.diff import diff_instruments
+from instruments.diff import diff_heading, diff_instruments
 from instruments.errors import ErrorCode, InstrumentInvalid, Problem
 from instruments.loader import (
     LoadedInstrument,
@@ -144,7 +144,7 @@ def show(key: str, as_json: bool) -> None:
 def diff(old: str, new: str) -> None:
     """What changed from OLD to NEW (keys or file paths), item by item."""
     before, after = _load_or_exit(old), _load_or_exit(new)
-    click.echo(f"{before.key} {before.version} -> {after.key} {after.version}")
+    click.echo(diff_heading(before.instrument, after.instrument))
     changes = diff_instruments(before.instrument, after.instrument)
     for change in changes:
         click.echo(change.format())

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import click
 
-from instruments.schema import Instrument, Node
-from scoring import (
-    DistributionResult,
-    ListResult,
-    NodeResult,
-    PercentResult,
-    RubricResult,
-    ScoreReport,
-    StageResult,
-)
+from instruments.schema import Instrument
+from scoring import ScoreReport
 from surveyapp.commands.offline import InputProblems, fail, score_file
+from surveyapp.services.score_summary import number_text, percent_text, result_lines, summary
 
 TITLE_WIDTH = 48
 
@@ -58,72 +51,20 @@ def command(
     click.echo(report.to_json() if as_json else render_table(scored.loaded.instrument, report))
 
 
-
 def render_table(instrument: Instrument, report: ScoreReport) -> str:
     """The report as a plain-text table: one line per node, indented by depth."""
-    titles = dict(_titles(instrument.nodes))
-    titles.update((entry.id, entry.title) for entry in report.framework)
     lines = [f"{instrument.title['en']} (version {instrument.version})", ""]
-    for result in report.results:
-        title = ("  " * result.depth + titles.get(result.node, ""))[:TITLE_WIDTH]
-        lines.append(f"{result.node:<10} {title:<{TITLE_WIDTH}} {_summary(result)}")
+    for line in result_lines(instrument, report):
+        title = ("  " * line.depth + line.title)[:TITLE_WIDTH]
+        lines.append(f"{line.node:<10} {title:<{TITLE_WIDTH}} {line.summary}")
     if report.configuration is not None:
-        lines += ["", f"Configuration   {_summary(report.configuration)}"]
+        lines += ["", f"Configuration   {summary(report.configuration)}"]
     rates = report.response_rates
     if rates is not None:
         lines += ["", f"Response rate   {rates.respondents} respondents of "
-                      f"{_number(rates.members)} organisations: {_percent(rates.rate)}; "
-                      f"effective {_percent(rates.effective_rate)}"]
-        lines += [f"  type {entry.code}: {entry.respondents} of {_number(entry.members)} "
-                  f"({_percent(entry.rate)}), effective {_percent(entry.effective_rate)}"
+                      f"{number_text(rates.members)} organisations: {percent_text(rates.rate)}; "
+                      f"effective {percent_text(rates.effective_rate)}"]
+        lines += [f"  type {entry.code}: {entry.respondents} of {number_text(entry.members)} "
+                  f"({percent_text(entry.rate)}), effective {percent_text(entry.effective_rate)}"
                   for entry in rates.by_type]
     return "\n".join(lines)
-
-
-def _titles(nodes: tuple[Node, ...]) -> list[tuple[str, str]]:
-    return [pair for node in nodes
-            for pair in [(node.id, node.title["en"]), *_titles(node.children)]]
-
-
-def _summary(result: NodeResult) -> str:
-    """The computed part of one line, in the terms of the result's method."""
-    if isinstance(result, PercentResult):
-        parts = ", ".join(f"{part.questionnaire} {_number(part.score)}"
-                          for part in result.by_questionnaire)
-        gap = f", gap {result.gap:+.2f}" if result.gap is not None else ""
-        return (f"{_number(result.score):>7}  {result.rating or '':<17} "
-                f"n={result.respondents:<4} {parts}{gap}")
-    if isinstance(result, StageResult):
-        difference = f" ({result.difference:+d})" if result.difference is not None else ""
-        return (f"self {_number(result.self_stage)}, "
-                f"validated {_number(result.validated_stage)}{difference}")
-    if isinstance(result, DistributionResult):
-        return "; ".join(
-            f"{kind} min {_number(summary.minimum)} median {_stage(summary.median)} "
-            f"max {_number(summary.maximum)} ({summary.assessed} of "
-            f"{summary.assessed + summary.missing})"
-            for kind, summary in (("self", result.self_assessed), ("validated", result.validated))
-        )
-    if isinstance(result, RubricResult):
-        levels = " ".join(f"{entry.criterion[0].upper()} {entry.value}"
-                          for entry in result.criteria)
-        band = f"  {result.rating}" if result.rating else ""
-        return f"{levels} = {result.total}{band}{' (convention)' if result.convention else ''}"
-    if isinstance(result, ListResult):
-        return f"{len(result.results)} scored below"
-    return result.method
-
-
-def _number(value: float | int | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.2f}" if isinstance(value, float) else str(value)
-
-
-def _stage(value: float | None) -> str:
-    """A stage statistic as people write it: 2, or 2.5 between two stages."""
-    return "-" if value is None else f"{value:g}"
-
-
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f} %"

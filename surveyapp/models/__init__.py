@@ -4,7 +4,12 @@ from surveyapp.models.api_tokens import ApiToken
 from surveyapp.models.audit import AuditEvent
 from surveyapp.models.cycles import Cycle, CycleParticipant, CycleState, ParticipantRole
 from surveyapp.models.evidence import Evidence, EvidenceKind, EvidenceLink
-from surveyapp.models.instruments import InstrumentStatus, InstrumentVersion
+from surveyapp.models.instruments import (
+    InstrumentOverlay,
+    InstrumentStatus,
+    InstrumentVersion,
+    PreviewAnswers,
+)
 from surveyapp.models.invitations import Invitation
 from surveyapp.models.memberships import Membership, Role
 from surveyapp.models.plans import (
@@ -46,6 +51,7 @@ __all__ = [
     "EvidenceLink",
     "EvidenceReview",
     "FrameworkNode",
+    "InstrumentOverlay",
     "InstrumentStatus",
     "InstrumentVersion",
     "Invitation",
@@ -53,6 +59,7 @@ __all__ = [
     "Membership",
     "Notification",
     "ParticipantRole",
+    "PreviewAnswers",
     "ProgressEntry",
     "QuarterClosing",
     "Recommendation",

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.extensions import db
 from surveyapp.models.base import enum_column_type, now_utc
-from surveyapp.models.instruments import InstrumentVersion
+from surveyapp.models.instruments import InstrumentOverlay, InstrumentVersion
 from surveyapp.models.units import Unit
 from surveyapp.models.users import User
 
@@ -49,6 +49,8 @@ class Cycle(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     instrument_version_id: Mapped[int] = mapped_column(ForeignKey("instrument_versions.id"))
+    #: The unit's overlay of that version the cycle was opened with, kept like the version.
+    overlay_id: Mapped[int | None] = mapped_column(ForeignKey("instrument_overlays.id"))
     title: Mapped[str] = mapped_column(String(200))
     period_start: Mapped[date]
     period_end: Mapped[date]
@@ -73,6 +75,7 @@ class Cycle(db.Model):
 
     unit: Mapped[Unit] = relationship()
     instrument_version: Mapped[InstrumentVersion] = relationship(lazy="joined")
+    overlay: Mapped[InstrumentOverlay | None] = relationship()
     previous_cycle: Mapped[Cycle | None] = relationship(remote_side=[id])
     participants: Mapped[list[CycleParticipant]] = relationship(
         back_populates="cycle", cascade="all, delete-orphan"

@@ -8,9 +8,9 @@ submission. Every answer goes through ``services.answers.save_answer``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -29,6 +29,7 @@ from surveyapp.services import ServiceError
 from surveyapp.services.access import load_cycle_for, may_edit_response, require
 from surveyapp.services.answers import (
     RawAnswer,
+    SavedAnswer,
     SlotStatus,
     answers_by_slot,
     confirm_carried_over,
@@ -37,7 +38,7 @@ from surveyapp.services.answers import (
     layout_for,
     lock_for,
     save_answer,
-    save_answers,
+    save_in_order,
     slot_statuses,
     submit_response,
 )
@@ -94,11 +95,37 @@ class Respondent:
     def language(self) -> str:
         return self.response.language
 
+    #: A preview of an instrument (``instrument_admin.preview``) shows its banner on the pages.
+    preview: ClassVar[bool] = False
+
     def url(self, name: str, **values: Any) -> str:
         return url_for(f"{self.endpoint_prefix}{name}", **self.url_values, **values)
 
     def may_change(self, slot: Slot) -> bool:
         return self.editable is None or slot.key in self.editable
+
+    @property
+    def storage_key(self) -> str:
+        """Where the page's script keeps unsaved answers in the browser."""
+        return f"surveyapp-response-{self.response.id}"
+
+    def answers(self) -> dict[str, Answer]:
+        return answers_by_slot(self.response)
+
+    def evidence(self, answers: Iterable[Answer]) -> dict[int, list[Evidence]]:
+        return evidence_for_answers([answer.id for answer in answers])
+
+    def evidence_counts(self, answers: Iterable[Answer]) -> dict[int, int] | None:
+        """Evidence attached per answer, which the review checks; None checks none."""
+        return evidence_counts(answers)
+
+    def save(self, slot: Slot, raw: RawAnswer, answers: Mapping[str, Answer]) -> SavedAnswer:
+        return save_answer(self.response, slot.item_id, slot.framework_node, raw, self.actor,
+                           layout=self.layout, answers=answers, editable=self.editable)
+
+    def confirm(self, keys: list[str]) -> list[Answer]:
+        """Confirm carried-over answers as still true."""
+        return confirm_carried_over(self.response, keys, self.actor)
 
 
 def _respondent(response: Response, actor: Actor, *, may_edit: bool, endpoint_prefix: str,
@@ -252,13 +279,12 @@ def _progress(layout: Layout, statuses: list[SlotStatus], language: str) -> list
 def _render_page(who: Respondent, page: Page, form: PageForm | None = None, *,
                  errors: Mapping[str, dict[str, str]] | None = None, status: int = 200
                  ) -> tuple[str, int]:
-    answers = answers_by_slot(who.response)
+    answers = who.answers()
     statuses = slot_statuses(who.layout, answers)
     by_key = {status.slot.key: status for status in statuses}
     if form is None:
         form = page_form_class(page, who.language, who.editable)(data=form_data(page, answers))
-    page_answers = [answers[s.key] for s in page.slots if s.key in answers]
-    evidence = evidence_for_answers([answer.id for answer in page_answers])
+    evidence = who.evidence(answers[s.key] for s in page.slots if s.key in answers)
     views = []
     for slot in page.slots:
         answer = answers.get(slot.key)
@@ -307,14 +333,12 @@ def _raw_from_form(form: PageForm, slot: Slot) -> RawAnswer:
 
 def _save_page(who: Respondent, page: Page, form: PageForm) -> dict[str, dict[str, str]]:
     """Save every changeable slot of the page; the refused parts by slot key."""
-    answers = answers_by_slot(who.response)
+    answers = who.answers()
     errors = {}
     for slot in page.slots:
         if not who.may_change(slot):
             continue
-        saved = save_answer(who.response, slot.item_id, slot.framework_node,
-                            _raw_from_form(form, slot), who.actor, layout=who.layout,
-                            answers=answers, editable=who.editable)
+        saved = who.save(slot, _raw_from_form(form, slot), answers)
         if saved.errors:
             errors[slot.key] = saved.errors
     return errors
@@ -336,7 +360,8 @@ def _after_save(who: Respondent, page: Page, action: str) -> str:
     return who.url("page", number=page.number)
 
 
-def _page(who: Respondent, number: int) -> tuple[str, int] | WerkzeugResponse:
+def answer_page(who: Respondent, number: int) -> tuple[str, int] | WerkzeugResponse:
+    """Show one page of the questionnaire, or save it and go where its button leads."""
     page = who.layout.page(number)
     if page is None:
         abort(404, description=f"This questionnaire has {len(who.layout.pages)} pages.")
@@ -353,7 +378,7 @@ def _page(who: Respondent, number: int) -> tuple[str, int] | WerkzeugResponse:
         if action.startswith("confirm-"):
             keys = [slot.key for slot in page.slots if who.may_change(slot)]
             wanted = keys if action == "confirm-page" else [action[8:]]
-            confirm_carried_over(who.response, [key for key in wanted if key in keys], who.actor)
+            who.confirm([key for key in wanted if key in keys])
         db.session.commit()
     except (StaleDataError, IntegrityError):
         db.session.rollback()
@@ -404,7 +429,7 @@ def _slot_by_key(layout: Layout, key: str) -> Slot:
     return slot
 
 
-def _autosave(who: Respondent) -> tuple[WerkzeugResponse, int]:
+def autosave_answers(who: Respondent) -> tuple[WerkzeugResponse, int]:
     """Save what the page's script sends: ``{"slots": {key: parts}, "confirm": [keys]}``."""
     if who.locked:
         return jsonify(error=who.locked, locked=True), 409
@@ -420,9 +445,8 @@ def _autosave(who: Respondent) -> tuple[WerkzeugResponse, int]:
     except PayloadError as problem:
         return jsonify(error=f"This save request cannot be read ({problem})."), 400
     try:
-        batch = save_answers(who.response, sent, who.actor, layout=who.layout,
-                             editable=who.editable)
-        confirmed = confirm_carried_over(who.response, confirm, who.actor) if confirm else []
+        batch = save_in_order(who.layout, sent, who.answers(), who.editable, who.save)
+        confirmed = who.confirm(confirm) if confirm else []
         db.session.commit()
     except (StaleDataError, IntegrityError):
         db.session.rollback()
@@ -444,10 +468,11 @@ def _autosave(who: Respondent) -> tuple[WerkzeugResponse, int]:
 # --------------------------------------------------------------------------- review, submit
 
 
-def _render_review(who: Respondent, *, error: str | None = None, status: int = 200
-                   ) -> tuple[str, int]:
-    answers = answers_by_slot(who.response)
-    statuses = slot_statuses(who.layout, answers, evidence_counts(answers.values()))
+def render_review(who: Respondent, *, error: str | None = None, status: int = 200
+                  ) -> tuple[str, int]:
+    """What is still missing before submitting, page by page, and the submit button."""
+    answers = who.answers()
+    statuses = slot_statuses(who.layout, answers, who.evidence_counts(answers.values()))
     missing = [status for status in statuses if status.problem]
     required = [status for status in statuses if status.required]
     return render_template(
@@ -459,13 +484,13 @@ def _render_review(who: Respondent, *, error: str | None = None, status: int = 2
     ), status
 
 
-def _first_page_needing_work(who: Respondent) -> str:
+def first_page_needing_work(who: Respondent) -> str:
     """The first page with something to answer; for a returned response, the first
     returned item; the review page when nothing is left."""
     if who.editable:
         first = next(slot for slot in who.layout.slots if slot.key in who.editable)
         return who.url("page", number=who.layout.page_of(first.key)) + f"#q-{first.key}"
-    statuses = slot_statuses(who.layout, answers_by_slot(who.response))
+    statuses = slot_statuses(who.layout, who.answers())
     waiting = next((status.page for status in statuses
                     if status.problem and who.may_change(status.slot)), None)
     if waiting is None or who.locked:
@@ -482,10 +507,10 @@ def _submit(who: Respondent) -> tuple[str, int] | None:
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        return _render_review(who, error=CONFLICT_MESSAGE, status=409)
+        return render_review(who, error=CONFLICT_MESSAGE, status=409)
     except ServiceError as refused:
         db.session.rollback()
-        return _render_review(who, error=str(refused), status=422)
+        return render_review(who, error=str(refused), status=422)
     return None
 
 
@@ -496,26 +521,26 @@ def _submit(who: Respondent) -> tuple[str, int] | None:
 @login_required
 def resume(cycle_id: int, questionnaire: str) -> WerkzeugResponse:
     """Continue where work is waiting: the first page with something to answer."""
-    return redirect(_first_page_needing_work(signed_in_respondent(cycle_id, questionnaire)))
+    return redirect(first_page_needing_work(signed_in_respondent(cycle_id, questionnaire)))
 
 
 @bp.route("/cycles/<int:cycle_id>/respond/<questionnaire>/page/<int:number>",
           methods=("GET", "POST"))
 @login_required
 def page(cycle_id: int, questionnaire: str, number: int) -> tuple[str, int] | WerkzeugResponse:
-    return _page(signed_in_respondent(cycle_id, questionnaire), number)
+    return answer_page(signed_in_respondent(cycle_id, questionnaire), number)
 
 
 @bp.post("/cycles/<int:cycle_id>/respond/<questionnaire>/autosave")
 @login_required
 def autosave(cycle_id: int, questionnaire: str) -> tuple[WerkzeugResponse, int]:
-    return _autosave(signed_in_respondent(cycle_id, questionnaire))
+    return autosave_answers(signed_in_respondent(cycle_id, questionnaire))
 
 
 @bp.get("/cycles/<int:cycle_id>/respond/<questionnaire>/review")
 @login_required
 def review(cycle_id: int, questionnaire: str) -> tuple[str, int]:
-    return _render_review(signed_in_respondent(cycle_id, questionnaire))
+    return render_review(signed_in_respondent(cycle_id, questionnaire))
 
 
 @bp.post("/cycles/<int:cycle_id>/respond/<questionnaire>/submit")
@@ -559,7 +584,7 @@ def invitation_landing(token: str) -> tuple[str, int] | WerkzeugResponse:
     if invitation.response is not None and request.method == "GET":
         who = invited_respondent(token)
         assert who is not None
-        return redirect(_first_page_needing_work(who))
+        return redirect(first_page_needing_work(who))
     cycle = db.session.get_one(Cycle, invitation.cycle_id)
     questionnaire = next(
         q for q in instrument_of(cycle).questionnaires if q.id == invitation.questionnaire)
@@ -584,7 +609,7 @@ def invitation_landing(token: str) -> tuple[str, int] | WerkzeugResponse:
 @bp.route("/i/<token>/page/<int:number>", methods=("GET", "POST"))
 def invitation_page(token: str, number: int) -> tuple[str, int] | WerkzeugResponse:
     who = _invited_or_landing(token)
-    return who if isinstance(who, WerkzeugResponse) else _page(who, number)
+    return who if isinstance(who, WerkzeugResponse) else answer_page(who, number)
 
 
 @bp.post("/i/<token>/autosave")
@@ -592,13 +617,13 @@ def invitation_autosave(token: str) -> tuple[WerkzeugResponse, int]:
     who = invited_respondent(token)
     if who is None:
         return jsonify(error="Start from the invitation link first."), 409
-    return _autosave(who)
+    return autosave_answers(who)
 
 
 @bp.get("/i/<token>/review")
 def invitation_review(token: str) -> tuple[str, int] | WerkzeugResponse:
     who = _invited_or_landing(token)
-    return who if isinstance(who, WerkzeugResponse) else _render_review(who)
+    return who if isinstance(who, WerkzeugResponse) else render_review(who)
 
 
 @bp.post("/i/<token>/submit")

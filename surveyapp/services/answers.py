@@ -16,8 +16,9 @@ locks the answers; a returned response reopens only the items the validator retu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import select
@@ -36,7 +37,7 @@ from surveyapp.services.access import REVIEW_STATES
 from surveyapp.services.audit import Actor, record
 from surveyapp.services.cycles import change_state, focal_points_done
 from surveyapp.services.evidence import evidence_for_answers
-from surveyapp.services.instrument_versions import loaded_instrument
+from surveyapp.services.instrument_versions import cycle_instrument
 from surveyapp.services.invitations import mark_used
 from surveyapp.services.notifications import notify, participants
 from surveyapp.services.questionnaire import (
@@ -84,7 +85,7 @@ class SavedAnswer:
 def framework_entries(response: Response) -> tuple[FrameworkEntry, ...]:
     """The cycle's own results framework, for instruments that have one (no query otherwise)."""
     cycle = response.cycle
-    if loaded_instrument(cycle.instrument_version).instrument.framework is None:
+    if cycle_instrument(cycle).instrument.framework is None:
         return ()
     return tuple(
         FrameworkEntry(node.code, node.level, node.title, node.parent_code, node.section)
@@ -93,9 +94,10 @@ def framework_entries(response: Response) -> tuple[FrameworkEntry, ...]:
 
 
 def layout_for(response: Response) -> Layout:
-    loaded = loaded_instrument(response.cycle.instrument_version)
+    loaded = cycle_instrument(response.cycle)
     return cached_layout(
-        loaded.sha256, loaded.instrument, response.questionnaire, framework_entries(response)
+        loaded.fingerprint, loaded.instrument, response.questionnaire,
+        framework_entries(response)
     )
 
 
@@ -116,7 +118,7 @@ def editable_keys(response: Response, layout: Layout) -> frozenset[str] | None:
         return None
     if response.state is not ResponseState.returned:
         return frozenset()
-    units = review_units(loaded_instrument(response.cycle.instrument_version),
+    units = review_units(cycle_instrument(response.cycle),
                          response.questionnaire)
     keys: set[str] = set()
     for item_id, framework_node in returned_items(response):
@@ -180,10 +182,17 @@ def _free_text(text: str | None, errors: dict[str, str], part: str) -> str | Non
     return cleaned or None
 
 
-def _new_parts(
-    question: Question, raw: RawAnswer, stored: dict[str, Any]
+#: The parts of an item nobody has answered yet.
+BLANK_PARTS: Mapping[str, Any] = MappingProxyType(
+    {"value": None, "not_applicable": False, "justification": None, "comment": None})
+
+
+def new_parts(
+    question: Question, raw: RawAnswer, stored: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """The answer's parts after applying ``raw`` to ``stored``, and the refused parts."""
+    """The answer's parts after applying ``raw`` to ``stored``, and the refused parts.
+
+    Pure: saving here and saving a preview's test answers accept the same input."""
     parts = dict(stored)
     errors: dict[str, str] = {}
     item = question.item
@@ -257,10 +266,8 @@ def save_answer(
             Answer.framework_node == framework_node))
     else:
         answer = answers.get(slot.key)
-    stored = _snapshot(answer) or {
-        "value": None, "not_applicable": False, "justification": None, "comment": None,
-    }
-    parts, errors = _new_parts(slot.question, raw, stored)
+    stored = _snapshot(answer) or dict(BLANK_PARTS)
+    parts, errors = new_parts(slot.question, raw, stored)
     if parts == stored:
         return SavedAnswer(answer, errors)
     if answer is None:
@@ -292,24 +299,22 @@ class BatchSave:
     answers: dict[str, Answer]
 
 
-def save_answers(
-    response: Response,
+#: Saves one slot's answer given the answers so far: the real store, or a preview's.
+SaveOne = Callable[[Slot, RawAnswer, Mapping[str, Answer]], SavedAnswer]
+
+
+def save_in_order(
+    layout: Layout,
     sent: Mapping[str, RawAnswer],
-    actor: Actor,
-    *,
-    layout: Layout | None = None,
-    editable: frozenset[str] | None = None,
+    answers: dict[str, Answer],
+    editable: frozenset[str] | None,
+    save_one: SaveOne,
 ) -> BatchSave:
     """Save the items ``sent`` (keyed like :attr:`Slot.key`) in questionnaire order, so the
-    skip logic sees earlier answers; items the respondent may no longer change are refused.
+    skip logic sees earlier answers; items not in ``editable`` (None: all) are refused.
 
     Keys that name no question of the layout are ignored: callers check them first.
-
-    :raises ServiceError: as :func:`save_answer`, when the response is locked.
     """
-    layout = layout or layout_for(response)
-    editable = editable if editable is not None else editable_keys(response, layout)
-    answers = answers_by_slot(response)
     saved: list[str] = []
     errors: dict[str, dict[str, str]] = {}
     for slot in layout.slots:
@@ -318,8 +323,7 @@ def save_answers(
         if editable is not None and slot.key not in editable:
             errors[slot.key] = {"value": "This question can no longer change."}
             continue
-        result = save_answer(response, slot.item_id, slot.framework_node, sent[slot.key],
-                             actor, layout=layout, answers=answers, editable=editable)
+        result = save_one(slot, sent[slot.key], answers)
         if result.answer is not None:
             answers[slot.key] = result.answer
         if result.changed:
@@ -327,6 +331,28 @@ def save_answers(
         if result.errors:
             errors[slot.key] = result.errors
     return BatchSave(saved, errors, answers)
+
+
+def save_answers(
+    response: Response,
+    sent: Mapping[str, RawAnswer],
+    actor: Actor,
+    *,
+    layout: Layout | None = None,
+    editable: frozenset[str] | None = None,
+) -> BatchSave:
+    """Save many items of a stored response at once (:func:`save_in_order`).
+
+    :raises ServiceError: as :func:`save_answer`, when the response is locked.
+    """
+    layout = layout or layout_for(response)
+    editable = editable if editable is not None else editable_keys(response, layout)
+
+    def save_one(slot: Slot, raw: RawAnswer, answers: Mapping[str, Answer]) -> SavedAnswer:
+        return save_answer(response, slot.item_id, slot.framework_node, raw, actor,
+                           layout=layout, answers=answers, editable=editable)
+
+    return save_in_order(layout, sent, answers_by_slot(response), editable, save_one)
 
 
 def confirm_carried_over(

@@ -44,7 +44,7 @@ from surveyapp.services import ServiceError
 from surveyapp.services.answers import layout_for
 from surveyapp.services.audit import Actor, record
 from surveyapp.services.evidence import evidence_for_answers
-from surveyapp.services.instrument_versions import loaded_instrument
+from surveyapp.services.instrument_versions import cycle_instrument
 from surveyapp.services.questionnaire import (
     FOCAL_POINT_ROLES,
     AnswerRejected,
@@ -208,8 +208,8 @@ def carry_forward(new_cycle: Cycle, previous_cycle: Cycle, actor: Actor) -> Carr
     _check_cycles(new_cycle, previous_cycle)
     new_cycle.previous_cycle_id = previous_cycle.id
     result = CarryForwardResult(framework_nodes=_copy_framework(new_cycle, previous_cycle))
-    previous_instrument = loaded_instrument(previous_cycle.instrument_version).instrument
-    new_instrument = loaded_instrument(new_cycle.instrument_version).instrument
+    previous_instrument = cycle_instrument(previous_cycle).instrument
+    new_instrument = cycle_instrument(new_cycle).instrument
     mapping = item_mapping(previous_instrument, new_instrument)
     answering = {q.id for q in new_instrument.questionnaires if q.role in FOCAL_POINT_ROLES}
     focal_points = _target_respondents(new_cycle)

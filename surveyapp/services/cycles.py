@@ -36,8 +36,9 @@ from surveyapp.models import (
 )
 from surveyapp.services import ServiceError
 from surveyapp.services.audit import Actor, record
-from surveyapp.services.instrument_versions import loaded_instrument
+from surveyapp.services.instrument_versions import cycle_instrument, latest_published
 from surveyapp.services.notifications import notify, participants
+from surveyapp.services.overlays import overlay_for
 from surveyapp.services.questionnaire import FOCAL_POINT_ROLES
 from surveyapp.services.units import roles_for
 
@@ -77,7 +78,7 @@ def cycle_path(cycle: Cycle) -> str:
 
 
 def instrument_of(cycle: Cycle) -> Instrument:
-    return loaded_instrument(cycle.instrument_version).instrument
+    return cycle_instrument(cycle).instrument
 
 
 def focal_point_questionnaires(instrument: Instrument) -> list[Questionnaire]:
@@ -121,6 +122,10 @@ def _check_draft(draft: CycleDraft) -> str:
         raise ServiceError("The review cannot be due before the answers are.")
     if draft.version.status is not InstrumentStatus.published:
         raise ServiceError("Only a published instrument version can be used for a new cycle.")
+    latest = latest_published(draft.version.key)
+    if latest is not draft.version:
+        raise ServiceError(f"Version {latest.version if latest else '?'} of this instrument is "
+                           "published: new cycles use the latest version.")
     previous = draft.previous_cycle
     if previous is not None:
         if previous.unit_id != draft.unit.id:
@@ -135,14 +140,16 @@ def _check_draft(draft: CycleDraft) -> str:
 
 
 def create_cycle(draft: CycleDraft, actor: Actor) -> Cycle:
-    """Create a cycle in ``draft``, pinned to the exact text of the instrument version.
+    """Create a cycle in ``draft``, pinned to the exact text of the instrument version and
+    of the overlay that adapts it for the unit, if any.
 
-    :raises ServiceError: for a missing title, reversed dates, an unpublished version or
-        a previous cycle that cannot seed this one.
+    :raises ServiceError: for a missing title, reversed dates, a version that is not the
+        latest published one, or a previous cycle that cannot seed this one.
     """
     title = _check_draft(draft)
+    overlay = overlay_for(draft.unit, draft.version)
     cycle = Cycle(
-        unit=draft.unit, instrument_version=draft.version, title=title,
+        unit=draft.unit, instrument_version=draft.version, overlay=overlay, title=title,
         period_start=draft.period_start, period_end=draft.period_end, due_on=draft.due_on,
         review_due_on=draft.review_due_on, anonymous=draft.anonymous,
         previous_cycle=draft.previous_cycle, created_by_id=actor.user_id,
@@ -152,6 +159,7 @@ def create_cycle(draft: CycleDraft, actor: Actor) -> Cycle:
     _audit(actor, "cycle.created", cycle, "cycle", cycle.id, after={
         "title": title, "unit": draft.unit.code, "instrument": draft.version.key,
         "version": draft.version.version, "sha256": draft.version.sha256,
+        "overlay": overlay.sha256 if overlay else None,
         "period": [draft.period_start.isoformat(), draft.period_end.isoformat()],
         "due_on": draft.due_on.isoformat() if draft.due_on else None,
         "anonymous": draft.anonymous,

@@ -38,7 +38,11 @@ from surveyapp.services.cycles import (
     change_state,
     create_cycle,
 )
-from surveyapp.services.instrument_versions import ensure_bundled_versions, loaded_instrument
+from surveyapp.services.instrument_versions import (
+    ensure_bundled_versions,
+    latest_published,
+    loaded_instrument,
+)
 from surveyapp.services.invitations import expiry_moment, token_hash
 from surveyapp.services.plans import (
     ActionDraft,
@@ -216,7 +220,9 @@ def seed_demo_cycles(secret_key: str, today: date | None = None) -> DemoCycles:
     left as it is, so running the demo again changes nothing and prints the same links.
     """
     today = today or date.today()
-    versions = {version.key: version for version in ensure_bundled_versions()}
+    # A newer version published from the web since is what new cycles must use.
+    versions = {version.key: latest_published(version.key) or version
+                for version in ensure_bundled_versions()}
     cycles: list[Cycle] = []
     paths: list[str] = []
     for unit_code, key, title, coordinator, focal_points, validators in DEMO_CYCLES:

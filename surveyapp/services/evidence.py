@@ -37,7 +37,7 @@ from surveyapp.models import (
 )
 from surveyapp.services import ServiceError
 from surveyapp.services.audit import Actor, record
-from surveyapp.services.instrument_versions import loaded_instrument
+from surveyapp.services.instrument_versions import cycle_instrument
 from surveyapp.storage import UploadRefused, evidence_max_bytes, evidence_store
 
 DESCRIPTION_MAX = 2000
@@ -169,7 +169,7 @@ def _require_same_cycle(cycle: Cycle, answer: Answer) -> None:
 
 def find_item(cycle: Cycle, questionnaire_id: str, item_id: str) -> Item | None:
     """The item of one of the cycle's questionnaires, or None."""
-    instrument = loaded_instrument(cycle.instrument_version).instrument
+    instrument = cycle_instrument(cycle).instrument
     for questionnaire in instrument.questionnaires:
         if questionnaire.id == questionnaire_id:
             return next((item for item in questionnaire.items if item.id == item_id), None)

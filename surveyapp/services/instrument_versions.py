@@ -3,7 +3,8 @@
 A cycle never reads an instrument file from disk: it reads the text stored in its
 ``InstrumentVersion`` row, so a later edit of the file cannot change an open or past
 cycle (DESIGN.md "Architecture": "A stored cycle keeps the exact instrument text and
-its sha256").
+its sha256"). A cycle opened with a unit's overlay keeps that overlay's text the same
+way; :func:`cycle_instrument` gives the instrument as the cycle asks it.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from sqlalchemy import select
 
 from instruments import LoadedInstrument, load_instrument_file, parse_instrument
 from instruments.loader import library_files
+from instruments.overlay import LoadedOverlay, adapt, parse_overlay
 from surveyapp.extensions import db
-from surveyapp.models import InstrumentStatus, InstrumentVersion
+from surveyapp.models import Cycle, InstrumentOverlay, InstrumentStatus, InstrumentVersion
 from surveyapp.models.base import now_utc
 from surveyapp.services import ServiceError
 
 #: Parsed instruments by the sha256 of their stored text; a version's text never changes.
 _parsed: dict[str, LoadedInstrument] = {}
+#: Parsed overlays, and instruments as overlays adapt them, by (version sha256, overlay sha256).
+_overlays: dict[tuple[str, str], LoadedOverlay] = {}
+_adapted: dict[tuple[str, str], LoadedInstrument] = {}
 
 
 def text_sha256(text: str) -> str:
@@ -76,14 +81,25 @@ def _register(loaded: LoadedInstrument, digest: str) -> InstrumentVersion:
 
 
 def published_versions() -> list[InstrumentVersion]:
-    """Versions a new cycle may use, newest registration of each key first."""
-    return list(
-        db.session.scalars(
-            select(InstrumentVersion)
-            .where(InstrumentVersion.status == InstrumentStatus.published)
-            .order_by(InstrumentVersion.key, InstrumentVersion.id.desc())
-        )
+    """The versions new cycles may use: the latest published version of each instrument.
+
+    Older published versions keep their cycles; retired ones open no new cycle.
+    """
+    versions = db.session.scalars(
+        select(InstrumentVersion)
+        .where(InstrumentVersion.status == InstrumentStatus.published)
+        .order_by(InstrumentVersion.key, InstrumentVersion.published_at.desc().nulls_last(),
+                  InstrumentVersion.id.desc())
     )
+    latest: dict[str, InstrumentVersion] = {}
+    for version in versions:
+        latest.setdefault(version.key, version)
+    return list(latest.values())
+
+
+def latest_published(key: str) -> InstrumentVersion | None:
+    """The version of ``key`` that new cycles are opened with, if one is published."""
+    return next((v for v in published_versions() if v.key == key), None)
 
 
 def loaded_instrument(version: InstrumentVersion) -> LoadedInstrument:
@@ -95,3 +111,38 @@ def loaded_instrument(version: InstrumentVersion) -> LoadedInstrument:
         )
         _parsed[version.sha256] = loaded
     return loaded
+
+
+def loaded_overlay(overlay: InstrumentOverlay) -> LoadedOverlay:
+    """The validated overlay of a stored overlay row, parsed once per process."""
+    base = loaded_instrument(overlay.instrument_version)
+    key = (base.sha256, overlay.sha256)
+    loaded = _overlays.get(key)
+    if loaded is None:
+        loaded = _overlays[key] = parse_overlay(
+            overlay.text.encode("utf-8"), f"{overlay.key} {overlay.version} (stored)",
+            base.instrument)
+    return loaded
+
+
+def adapted_instrument(version: InstrumentVersion, overlay: InstrumentOverlay | None
+                       ) -> LoadedInstrument:
+    """The instrument of ``version`` as ``overlay`` adapts it (unchanged without one).
+
+    The result keeps the version's text and sha256, which reports print as the
+    instrument's, naming the overlay and its own sha256 beside them.
+    """
+    base = loaded_instrument(version)
+    if overlay is None:
+        return base
+    key = (base.sha256, overlay.sha256)
+    adapted = _adapted.get(key)
+    if adapted is None:
+        adapted = _adapted[key] = adapt(base, loaded_overlay(overlay))
+    return adapted
+
+
+def cycle_instrument(cycle: Cycle) -> LoadedInstrument:
+    """The instrument as the cycle asks it: its version, adapted by its unit's overlay."""
+    return adapted_instrument(cycle.instrument_version, cycle.overlay)
+

@@ -28,7 +28,7 @@ from surveyapp.models import Answer, Cycle, CycleState, Invitation, Response, Re
 from surveyapp.models.base import now_utc
 from surveyapp.services import ServiceError
 from surveyapp.services.audit import Actor, record
-from surveyapp.services.instrument_versions import loaded_instrument
+from surveyapp.services.instrument_versions import cycle_instrument
 
 #: Questionnaire roles answered through invitation links (the contract's "who answers").
 INVITATION_ROLES = frozenset({"partner", "senior_manager"})
@@ -178,7 +178,7 @@ def token_hash(token: str) -> str:
 
 
 def instrument_of(cycle: Cycle) -> Instrument:
-    return loaded_instrument(cycle.instrument_version).instrument
+    return cycle_instrument(cycle).instrument
 
 
 def invitation_questionnaires(cycle: Cycle) -> list[Questionnaire]:

@@ -360,13 +360,14 @@ LAYOUT_CACHE_SIZE = 256
 
 
 def cached_layout(
-    sha256: str,
+    fingerprint: str,
     instrument: Instrument,
     questionnaire_id: str,
     framework: tuple[FrameworkEntry, ...] = (),
 ) -> Layout:
-    """:func:`build_layout`, remembered per instrument text, questionnaire and framework."""
-    key = (sha256, questionnaire_id, framework)
+    """:func:`build_layout`, remembered per instrument (``LoadedInstrument.fingerprint``),
+    questionnaire and framework."""
+    key = (fingerprint, questionnaire_id, framework)
     layout = _layouts.get(key)
     if layout is None:
         if len(_layouts) >= LAYOUT_CACHE_SIZE:

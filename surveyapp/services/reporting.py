@@ -28,7 +28,7 @@ from scoring import AnswersInvalid, FrameworkNode, Responses, ScoreReport, score
 from surveyapp.extensions import db
 from surveyapp.models import Action, Answer, Cycle, CycleState, Response, ResponseState
 from surveyapp.services.access import FINAL_STATES, AccessDenied, require
-from surveyapp.services.instrument_versions import loaded_instrument
+from surveyapp.services.instrument_versions import cycle_instrument, loaded_overlay
 from surveyapp.services.reviews import validated_stage_answers
 
 #: Responses that count in a report: submitted ones, and those validated or returned later.
@@ -47,19 +47,19 @@ def report_kind(cycle: Cycle) -> str | None:
     return None
 
 
-def _scored_answers(response: Response, answer: Answer) -> Iterator[ScoredAnswer]:
+def scored_answers(respondent: str, questionnaire: str, answer: Answer
+                   ) -> Iterator[ScoredAnswer]:
     """The long-format answers of one stored answer (a rubric gives one per criterion)."""
-    respondent = f"R{response.id}"
     node = answer.framework_node or None
     if answer.not_applicable:
-        yield ScoredAnswer(respondent, response.questionnaire, answer.item_id, "n/a",
+        yield ScoredAnswer(respondent, questionnaire, answer.item_id, "n/a",
                            answer.justification, node)
     elif isinstance(answer.value, Mapping):
         for criterion, level in sorted(answer.value.items()):
-            yield ScoredAnswer(respondent, response.questionnaire, answer.item_id, level,
+            yield ScoredAnswer(respondent, questionnaire, answer.item_id, level,
                                answer.justification, node, criterion)
     elif answer.value is not None:
-        yield ScoredAnswer(respondent, response.questionnaire, answer.item_id, answer.value,
+        yield ScoredAnswer(respondent, questionnaire, answer.item_id, answer.value,
                            answer.comment, node)
 
 
@@ -72,7 +72,7 @@ def cycle_responses(cycle: Cycle, loaded: LoadedInstrument) -> Responses:
     ).all()
     answers = [scored for response in responses
                for answer in sorted(response.answers, key=lambda a: (a.item_id, a.framework_node))
-               for scored in _scored_answers(response, answer)]
+               for scored in scored_answers(f"R{response.id}", response.questionnaire, answer)]
     answers.extend(validated_stage_answers(cycle, loaded.instrument))
     framework = [FrameworkNode(node.code, node.level, node.title, node.parent_code, node.section)
                  for node in cycle.framework_nodes]
@@ -91,7 +91,7 @@ class ScoredCycle:
 
 def score_cycle(cycle: Cycle) -> ScoredCycle:
     """Score the cycle's reported answers with its own instrument version."""
-    loaded = loaded_instrument(cycle.instrument_version)
+    loaded = cycle_instrument(cycle)
     responses = cycle_responses(cycle, loaded)
     try:
         scores = score(loaded.instrument, responses, sha256=loaded.sha256)
@@ -143,7 +143,8 @@ def cycle_report(cycle: Cycle, *, language: str, today: dt.date) -> CycleReport:
     actions = stored_plan_items(cycle) or draft_action_plan(
         loaded.instrument, scores, responses, language=language)
     data = ReportData(context=context, instrument=loaded, scores=scores, responses=responses,
-                      actions=actions)
+                      actions=actions,
+                      overlay=loaded_overlay(cycle.overlay) if cycle.overlay else None)
     return CycleReport(data, [])
 
 

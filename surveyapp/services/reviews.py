@@ -64,7 +64,7 @@ from surveyapp.services.access import REVIEW_STATES
 from surveyapp.services.audit import Actor, record
 from surveyapp.services.cycles import change_state
 from surveyapp.services.evidence import evidence_for_answers
-from surveyapp.services.instrument_versions import loaded_instrument
+from surveyapp.services.instrument_versions import cycle_instrument
 from surveyapp.services.notifications import coordinators, notify, participants
 
 #: Questionnaire roles answered by the cycle's assigned focal points (web contract), and reviewed.
@@ -157,7 +157,7 @@ def review_units(loaded: LoadedInstrument, questionnaire_id: str) -> dict[str, R
 
     Empty for a questionnaire that focal points do not answer (partners', validators').
     """
-    key = (loaded.sha256, questionnaire_id)
+    key = (loaded.fingerprint, questionnaire_id)
     if key not in _units_cache:
         questionnaire = next(
             (q for q in loaded.instrument.questionnaires if q.id == questionnaire_id), None)
@@ -205,7 +205,7 @@ def node_title(loaded: LoadedInstrument, item: Item, framework_node: str) -> str
 
 
 def instrument_of(cycle: Cycle) -> LoadedInstrument:
-    return loaded_instrument(cycle.instrument_version)
+    return cycle_instrument(cycle)
 
 
 # --------------------------------------------------------------------------- statuses

@@ -4,7 +4,9 @@ with completion, and the routes refusing the wrong role, the wrong unit and the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from instruments import LoadedInstrument
 from surveyapp.extensions import db
 from surveyapp.models import (
     AuditEvent,
@@ -27,7 +30,7 @@ from surveyapp.models import (
     Unit,
     User,
 )
-from surveyapp.services import ServiceError
+from surveyapp.services import ServiceError, instrument_versions
 from surveyapp.services.answers import RawAnswer, save_answer, submit_response
 from surveyapp.services.audit import Actor
 from surveyapp.services.cycles import (
@@ -86,12 +89,18 @@ def test_bundled_instruments_are_registered_once_with_their_exact_text(app: Flas
         assert count == 3
 
 
-def test_a_changed_file_under_a_published_version_is_refused(app: Flask) -> None:
+def test_a_changed_file_under_a_published_version_is_refused(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with app.app_context():
-        ccpm = next(v for v in ensure_bundled_versions() if v.key == "ccpm")
-        ccpm.text += "\n# edited\n"
-        ccpm.sha256 = text_sha256(ccpm.text)
-        db.session.flush()
+        ensure_bundled_versions()
+        read = instrument_versions.load_instrument_file
+
+        def edited(path: Path) -> LoadedInstrument:
+            loaded = read(path)
+            return replace(loaded, text=loaded.text + "\n# edited\n")
+
+        monkeypatch.setattr(instrument_versions, "load_instrument_file", edited)
         with pytest.raises(ServiceError, match="raise `version:` in the file"):
             ensure_bundled_versions()
 

@@ -34,6 +34,11 @@ class DefaultConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     #: Set true whenever the site is served over HTTPS.
     SESSION_COOKIE_SECURE = False
+    #: Seconds browsers keep to HTTPS once they saw it (HSTS); sent only on HTTPS requests.
+    HSTS_MAX_AGE = 365 * 24 * 3600
+    #: Proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Port/-Prefix headers
+    #: are believed (0: none, the app faces clients directly).
+    PROXY_COUNT = 0
     #: Absolute lifetime of a sign-in: the signed cookie is refused once it is older.
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024

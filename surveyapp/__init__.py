@@ -49,13 +49,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     csrf.init_app(app)
 
-    from surveyapp import auth, main, security
+    from surveyapp import auth, main, rate_limits, security
     from surveyapp.auth import sessions
     from surveyapp.cli import register_commands
     from surveyapp.errors import register_error_handlers
 
     sessions.init_app(app)
     security.init_app(app)
+    rate_limits.init_app(app)
     register_error_handlers(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)

@@ -39,6 +39,17 @@ class DefaultConfig:
     #: Proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Port/-Prefix headers
     #: are believed (0: none, the app faces clients directly).
     PROXY_COUNT = 0
+    #: Where rate-limit counts live: "memory://" for one process, "redis://host:6379/0" for
+    #: several (surveyapp/rate_limits.py). Limits are "N per second|minute|hour|day".
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_KEY_PREFIX = "surveyapp"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "20 per minute; 200 per hour"
+    LOGIN_FAILURE_LIMIT = "5 per 15 minutes"
+    LINK_RATE_LIMIT = "120 per minute"
+    LINK_ADDRESS_RATE_LIMIT = "600 per minute"
+    BAD_LINK_RATE_LIMIT = "20 per hour"
     #: Absolute lifetime of a sign-in: the signed cookie is refused once it is older.
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024

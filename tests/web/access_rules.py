@@ -10,12 +10,12 @@ A new route is one line here, built from the rules below, e.g.::
 
     "plans.edit": MANAGERS & state_in("validated", "closed"),
 
-Outcomes: "denied" is a 401, 403, 404, 409 or 410 answer, or the redirect to the sign-in
-page; "refused" is a 400 or 422 answer, or a redirect with a warning, for a request that
-got past the access checks but whose form or state a service refused (nothing changed);
-"allowed" is any other 2xx or 3xx answer. A rule that denies must never meet "allowed";
-a rule that allows must never meet "denied". The rules come from
-DESIGN.md "Users and roles" and ``surveyapp/services/access.py``.
+Outcomes: "denied" is a 4xx answer other than 400 and 422 (401, 403, 404, or 409 and 410
+for what the workflow state forbids), or the redirect to the sign-in page; "refused" is a
+400 or 422 answer, or a redirect with a warning, for a request that got past the access
+checks but whose form or state a service refused (nothing changed); "allowed" is any
+other 2xx or 3xx answer. A rule that denies must never meet "allowed"; a rule that
+allows must never meet "denied".
 """
 
 from __future__ import annotations

@@ -35,9 +35,9 @@ from surveyapp.services.invitations import (
     response_for_invitation,
 )
 from surveyapp.services.notifications import notify
-from tests.web.access_rules import PRINCIPALS
+from tests.web.access_rules import PRINCIPALS, Principal
 from tests.web.cycles_world import MINI, MINI_FRAMEWORK, build_world, get_cycle, make_cycle, user
-from tests.web.evidence_world import PDF
+from tests.web.evidence_world import PDF, TEXT
 
 #: The response state that goes with each cycle state.
 RESPONSE_STATE = {
@@ -152,3 +152,48 @@ def sign_in(app: Flask, client: FlaskClient, user_id: int) -> None:
     with client.session_transaction() as stored:
         stored.clear()
         stored.update(signed)
+
+
+# --- Filling in the routes ----------------------------------------------------------------
+
+#: How each URL argument is filled: from the cycle of the state under test, or a constant.
+#: A route with an argument missing here fails the matrix, naming the argument.
+ARGUMENT_VALUES: dict[str, Callable[[Target, Principal, AccessWorld], object]] = {
+    "cycle_id": lambda target, _who, _world: target.cycle_id,
+    "response_id": lambda target, _who, _world: target.response_id,
+    "evidence_id": lambda target, _who, _world: target.evidence_id,
+    "invitation_id": lambda target, _who, _world: target.spare_invitation_id,
+    "notification_id": lambda target, _who, _world: target.notification_id,
+    # The partner holds the cycle's link; everyone else tries a guess at one.
+    "token": lambda target, who, world: target.partner_token if who.partner
+    else world.unknown_token,
+    "questionnaire": lambda _target, _who, _world: "self",
+    "item_id": lambda _target, _who, _world: "a_stage",
+    "number": lambda _target, _who, _world: 1,
+    "extension": lambda _target, _who, _world: "xlsx",
+    "filename": lambda _target, _who, _world: "favicon.svg",
+}
+
+
+def _evidence_target(target: Target) -> dict[str, object]:
+    """A form naming an unanswered item of the respondent's response."""
+    return {"response_id": target.response_id, "item_id": "a_choice", "framework_node": "",
+            "description": "Minutes", "document_date": "2025-06-30"}
+
+
+#: Query (GET) or form (POST) data that a route needs to reach its access checks.
+REQUEST_DATA: dict[str, Callable[[Target], dict[str, object]]] = {
+    "evidence.item": lambda target: {"response": target.response_id, "item": "a_stage"},
+    "evidence.upload": lambda target: {
+        **_evidence_target(target), "file": (io.BytesIO(TEXT), "minutes.txt")},
+    "evidence.link": lambda target: {
+        **_evidence_target(target), "url": "https://example.org/minutes"},
+    "evidence.attach_existing": lambda target: {
+        **_evidence_target(target), "evidence_id": target.evidence_id},
+    "evidence.detach_from": lambda target: {"answer_id": target.answer_id},
+    "evidence.confirm_carried": lambda target: {"answer_id": target.answer_id},
+    "evidence.version": lambda target: {"file": (io.BytesIO(TEXT), "minutes.txt")},
+}
+#: Arguments that name something of one cycle: their routes run once per cycle state.
+CYCLE_ARGUMENTS = frozenset({"cycle_id", "response_id", "evidence_id", "invitation_id",
+                             "notification_id", "token"})

@@ -25,6 +25,7 @@ import io
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from xml.etree.ElementTree import ParseError
 
 from instruments.schema import Instrument, Item
 from scoring.answers import (
@@ -44,6 +45,9 @@ FRAMEWORK_QUESTIONNAIRE = "framework"
 FRAMEWORK_KEYS = ("level", "parent", "section")
 
 _ZIP_MAGIC = b"PK\x03\x04"
+#: What openpyxl raises for a damaged workbook: a bad archive, missing parts, bad XML.
+UNREADABLE_WORKBOOK = (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError,
+                       ParseError)
 #: A workbook (or an ODK .zip) may not expand beyond this when opened: no zip bombs.
 ARCHIVE_MAX_EXPANDED = 200 * 1024 * 1024
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
@@ -150,15 +154,15 @@ def _xlsx_grid(data: bytes) -> list[tuple[int, list[RawValue]]]:
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+        try:  # read-only sheets are parsed while their rows are read: damage shows here too
+            sheet = workbook.worksheets[0]
+            return [(number, [_cell(value) for value in values])
+                    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        finally:
+            workbook.close()
+    except UNREADABLE_WORKBOOK as error:
         raise _fail(f"this is not a readable .xlsx workbook ({error.__class__.__name__}): "
                     "save it again as .xlsx or as CSV UTF-8") from None
-    try:
-        sheet = workbook.worksheets[0]
-        return [(number, [_cell(value) for value in values])
-                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
-    finally:
-        workbook.close()
 
 
 def _cell(value: object) -> RawValue:

@@ -50,7 +50,12 @@ from instruments.xlsform import (
 )
 from scoring.answers import RawValue
 from scoring.plan import Plan
-from scoring.responses import FRAMEWORK_QUESTIONNAIRE, archive_problem, csv_records
+from scoring.responses import (
+    FRAMEWORK_QUESTIONNAIRE,
+    UNREADABLE_WORKBOOK,
+    archive_problem,
+    csv_records,
+)
 
 LONG_HEADER = ("respondent", "questionnaire", "item", "value", "comment", "organization_type")
 NOT_APPLICABLE = "not_applicable"
@@ -198,15 +203,15 @@ def _xlsx_tables(data: bytes, name: str) -> Tables:
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+        try:  # read-only sheets are parsed while their rows are read: damage shows here too
+            tables = [(sheet.title, [[_cell(value) for value in values]
+                                     for values in sheet.iter_rows(values_only=True)])
+                      for sheet in workbook.worksheets]
+        finally:
+            workbook.close()
+    except UNREADABLE_WORKBOOK as error:
         raise _file_problem(name, f"this is not a readable .xlsx workbook "
                                   f"({error.__class__.__name__}): export it again") from None
-    try:
-        tables = [(sheet.title, [[_cell(value) for value in values]
-                                 for values in sheet.iter_rows(values_only=True)])
-                  for sheet in workbook.worksheets]
-    finally:
-        workbook.close()
     return Tables(tables[0][1], dict(tables[1:]))
 
 

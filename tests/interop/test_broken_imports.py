@@ -26,8 +26,10 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import Workbook
 
+from instruments.excel import instrument_to_workbook
 from instruments.loader import load_instrument
 from instruments.xlsform import build_xlsform
+from surveyapp.commands.instruments import command as instruments
 from surveyapp.commands.interop import responses
 from surveyapp.commands.scoring import command as score_command
 from tests.interop.kobo import ExportStyle, Respondent, csv_bytes, main_table, xlsx_bytes
@@ -63,6 +65,19 @@ def zip_bomb(**members: bytes) -> bytes:
     entry = data.rfind(b"PK\x01\x02")
     data[entry + 24:entry + 28] = struct.pack("<I", 0xFFFF_FFF0)
     return bytes(data)
+
+
+def damaged_sheet(workbook_data: bytes) -> bytes:
+    """The workbook with its first sheet's XML broken, as a half-written file leaves it."""
+    source = zipfile.ZipFile(io.BytesIO(workbook_data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for entry in source.infolist():
+            data = source.read(entry)
+            if entry.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2] + b"\x08<unclosed"
+            target.writestr(entry, data)
+    return buffer.getvalue()
 
 
 LONG_HEADER = HEADER.strip().split(",")
@@ -122,6 +137,9 @@ BROKEN_RESPONSES = [
      workbook(LONG_HEADER, ["a", "partner", "p1", dt.datetime(2025, 3, 1), None, 1]),
      ":2:value:"),
     ("empty workbook", "answers.xlsx", workbook(), "the file is empty"),
+    ("workbook with damaged xml", "answers.xlsx",
+     damaged_sheet(workbook(LONG_HEADER, ["a", "partner", "p1", 3, None, 1])),
+     "this is not a readable .xlsx workbook (ParseError)"),
 ]
 
 CCPM = load_instrument("ccpm").instrument
@@ -180,6 +198,9 @@ BROKEN_EXPORTS = [
     ("unclosed quote", "export.csv", csv_bytes(kobo()) + b'"never closed,4\n',
      ":4: this row is not readable CSV (unexpected end of data): check its quotes"),
     ("header only, nothing else", "export.csv", b"\n\n", "the file is empty"),
+    ("workbook with damaged xml", "export.xlsx",
+     damaged_sheet(xlsx_bytes({"ccpm_partner": kobo()})),
+     "this is not a readable .xlsx workbook (ParseError)"),
 ]
 
 
@@ -232,6 +253,19 @@ def test_broken_submissions_export(tmp_path: Path, name: str, data: bytes,
     assert result.exit_code == 1
     assert not output.exists()  # all or nothing: no file from the good submissions
     assert_located(result.stderr, source, expected)
+
+
+def test_instrument_workbook_with_damaged_xml(tmp_path: Path) -> None:
+    """The instrument Excel reader too: a located line, not a traceback."""
+    path = tmp_path / "ccpm.xlsx"
+    path.write_bytes(damaged_sheet(instrument_to_workbook(CCPM)))
+    result = CliRunner().invoke(instruments, ["from-excel", str(path), "-o",
+                                              str(tmp_path / "ccpm.yaml")])
+    assert result.exit_code == 1, result.output
+    assert f"{path}:" in result.output and "the workbook cannot be opened (ParseError)" in (
+        result.output)
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "ccpm.yaml").exists()
 
 
 def test_the_corpus_is_large_enough() -> None:

@@ -28,7 +28,8 @@ ERROR_TEXTS: dict[int, tuple[str, str]] = {
         "There is no page at this address. Check the link, or start from the home page.",
     ),
     405: ("Not allowed here", "This address does not accept that kind of request."),
-    429: ("Too many requests", "Too many requests came from your address in a short time."),
+    429: ("Too many requests", "Too many requests came in a short time, so this one was "
+          "turned away."),
     500: (
         "Something went wrong",
         "An unexpected error stopped this request, and nothing it was changing was saved. "
@@ -65,7 +66,7 @@ def retry_text(seconds: int) -> str:
     minutes, rest = divmod(seconds, 60)
     wait = f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes and not rest else (
         f"{seconds} second{'s' if seconds != 1 else ''}")
-    return f"Try again in {wait}. Nothing of this request was done."
+    return f"Nothing of it was done. Try again in {wait}."
 
 
 def explain(error: HTTPException) -> tuple[str, str]:

@@ -13,8 +13,9 @@ INSTANCE := $(CURDIR)/instance
 SURVEYAPP := SURVEYAPP_INSTANCE_PATH=$(INSTANCE) $(BIN)/surveyapp
 PYTEST_WORKERS ?= 2
 
-# Debian packages the tests need: the browser, PDF tools, PostgreSQL, WeasyPrint's libraries.
-SYSTEM_PACKAGES := chromium poppler-utils postgresql fonts-dejavu-core \
+# Debian packages the tests need: the browser, PDF tools, PostgreSQL, Redis (rate limits
+# shared by processes), WeasyPrint's libraries.
+SYSTEM_PACKAGES := chromium poppler-utils postgresql redis-server fonts-dejavu-core \
 	libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 
 .PHONY: help venv install system-packages run test lint bench soak clean

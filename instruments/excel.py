@@ -23,6 +23,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from xml.etree.ElementTree import ParseError
 
 import yaml
 from openpyxl import Workbook, load_workbook
@@ -628,6 +629,10 @@ def workbook_to_yaml(data: bytes, filename: str) -> tuple[str, LoadedInstrument]
     return text, loaded
 
 
+#: What openpyxl raises for a damaged workbook: a bad archive, missing parts, bad XML.
+UNREADABLE_WORKBOOK = (zipfile.BadZipFile, KeyError, ValueError, OSError, ParseError)
+
+
 def _open(data: bytes, filename: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every sheet's rows of values; a formula comes back as :class:`_Formula`."""
 
@@ -642,16 +647,16 @@ def _open(data: bytes, filename: str) -> dict[str, list[tuple[Any, ...]]]:
                    "spreadsheet program as Excel Workbook (.xlsx)")
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+        try:  # read-only sheets are parsed while their rows are read: damage shows here too
+            return {sheet.title: [tuple(_Formula(str(cell.value)) if cell.data_type == "f"
+                                        else cell.value for cell in row)
+                                  for row in sheet.iter_rows()]
+                    for sheet in workbook.worksheets}
+        finally:
+            workbook.close()
+    except UNREADABLE_WORKBOOK as error:
         raise fail(ErrorCode.UNREADABLE, f"the workbook cannot be opened "
                    f"({error.__class__.__name__}): save it again as .xlsx") from None
-    try:
-        return {sheet.title: [tuple(_Formula(str(cell.value)) if cell.data_type == "f"
-                                    else cell.value for cell in row)
-                              for row in sheet.iter_rows()]
-                for sheet in workbook.worksheets}
-    finally:
-        workbook.close()
 
 
 def _sorted(problems: Iterable[CellProblem]) -> list[Problem]:

@@ -25,6 +25,7 @@ import io
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from xml.etree.ElementTree import ParseError
 
 from instruments.schema import Instrument, Item
 from scoring.answers import (
@@ -44,6 +45,11 @@ FRAMEWORK_QUESTIONNAIRE = "framework"
 FRAMEWORK_KEYS = ("level", "parent", "section")
 
 _ZIP_MAGIC = b"PK\x03\x04"
+#: What openpyxl raises for a damaged workbook: a bad archive, missing parts, bad XML.
+UNREADABLE_WORKBOOK = (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError,
+                       ParseError)
+#: A workbook (or an ODK .zip) may not expand beyond this when opened: no zip bombs.
+ARCHIVE_MAX_EXPANDED = 200 * 1024 * 1024
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 _HEADER_HELP = (
     "the first row must be the header respondent,questionnaire,item,value "
@@ -75,6 +81,10 @@ def read_rows(data: bytes, name: str) -> tuple[ResponseRow, ...]:
     if not data.strip():
         raise _fail("the file is empty: " + _HEADER_HELP)
     if data.startswith(_ZIP_MAGIC):
+        problem = archive_problem(data)
+        if problem:
+            raise _fail(f"this is not a readable .xlsx workbook: {problem}; save it again as "
+                        ".xlsx or as CSV UTF-8")
         grid = _xlsx_grid(data)
     elif name.lower().endswith((".xlsx", ".xlsm")):
         raise _fail("this is not a readable .xlsx workbook: open it in a spreadsheet program "
@@ -87,6 +97,35 @@ def read_rows(data: bytes, name: str) -> tuple[ResponseRow, ...]:
     else:
         grid = _csv_grid(data)
     return _rows(grid)
+
+
+def archive_problem(data: bytes) -> str | None:
+    """Why a ZIP-based file (a workbook, an ODK .zip) cannot be opened safely; None if it can.
+
+    Only the archive's directory is read, so a zip bomb is refused before it expands.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            expanded = sum(entry.file_size for entry in archive.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as error:
+        return f"its ZIP container is damaged ({error.__class__.__name__})"
+    if expanded > ARCHIVE_MAX_EXPANDED:
+        return (f"it would expand to {expanded // (1024 * 1024)} MB when opened, more than "
+                f"{ARCHIVE_MAX_EXPANDED // (1024 * 1024)} MB (a possible zip bomb)")
+    return None
+
+
+def csv_records(text: str, delimiter: str) -> tuple[list[list[str]], str | None, int]:
+    """The records of CSV text, read strictly: an unclosed quote is an error, not a cell
+    that silently swallows the rest of the file. Returns the records read, the problem if
+    any, and the number of the record where it started."""
+    records: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        records.extend(reader)
+    except csv.Error as error:
+        return records, str(error), len(records) + 1
+    return records, None, 0
 
 
 def _fail(message: str, row: int | None = None, column: str | None = None) -> AnswersInvalid:
@@ -103,10 +142,9 @@ def _csv_grid(data: bytes) -> list[tuple[int, list[RawValue]]]:
     delimiter = ","
     if "," not in header_line:
         delimiter = next((mark for mark in (";", "\t") if mark in header_line), ",")
-    try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as error:
-        raise _fail(f"this is not readable CSV ({error}): check the quotes") from None
+    records, problem, row = csv_records(text, delimiter)
+    if problem:
+        raise _fail(f"this row is not readable CSV ({problem}): check its quotes", row)
     return [(number, list(cells)) for number, cells in enumerate(records, start=1)]
 
 
@@ -116,15 +154,15 @@ def _xlsx_grid(data: bytes) -> list[tuple[int, list[RawValue]]]:
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+        try:  # read-only sheets are parsed while their rows are read: damage shows here too
+            sheet = workbook.worksheets[0]
+            return [(number, [_cell(value) for value in values])
+                    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        finally:
+            workbook.close()
+    except UNREADABLE_WORKBOOK as error:
         raise _fail(f"this is not a readable .xlsx workbook ({error.__class__.__name__}): "
                     "save it again as .xlsx or as CSV UTF-8") from None
-    try:
-        sheet = workbook.worksheets[0]
-        return [(number, [_cell(value) for value in values])
-                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
-    finally:
-        workbook.close()
 
 
 def _cell(value: object) -> RawValue:

@@ -50,7 +50,12 @@ from instruments.xlsform import (
 )
 from scoring.answers import RawValue
 from scoring.plan import Plan
-from scoring.responses import FRAMEWORK_QUESTIONNAIRE
+from scoring.responses import (
+    FRAMEWORK_QUESTIONNAIRE,
+    UNREADABLE_WORKBOOK,
+    archive_problem,
+    csv_records,
+)
 
 LONG_HEADER = ("respondent", "questionnaire", "item", "value", "comment", "organization_type")
 NOT_APPLICABLE = "not_applicable"
@@ -145,6 +150,10 @@ def read_tables(data: bytes, name: str) -> Tables:
     if not data.strip():
         raise _file_problem(name, "the file is empty: export the submissions again")
     if data.startswith(b"PK\x03\x04"):
+        problem = archive_problem(data)
+        if problem:
+            raise _file_problem(name, f"this is not a readable .xlsx or .zip export: {problem}; "
+                                      "export the submissions again")
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = archive.namelist()
             if "[Content_Types].xml" in names:
@@ -170,12 +179,11 @@ def _csv_table(data: bytes, name: str) -> Table:
         raise SubmissionsInvalid([RowProblem(name, row, None, "this row is not UTF-8 text: "
                                              "export the submissions as UTF-8 CSV")]) from None
     delimiter = _delimiter(text.partition("\n")[0])
-    try:
-        return [list(cells) for cells in csv.reader(io.StringIO(text, newline=""),
-                                                    delimiter=delimiter)]
-    except csv.Error as error:
-        raise _file_problem(name, f"this is not readable CSV ({error}): check the quotes"
-                            ) from None
+    records, problem, row = csv_records(text, delimiter)
+    if problem:
+        raise SubmissionsInvalid([RowProblem(name, row, None, f"this row is not readable CSV "
+                                             f"({problem}): check its quotes")])
+    return records
 
 
 def _delimiter(header: str) -> str:
@@ -195,15 +203,15 @@ def _xlsx_tables(data: bytes, name: str) -> Tables:
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+        try:  # read-only sheets are parsed while their rows are read: damage shows here too
+            tables = [(sheet.title, [[_cell(value) for value in values]
+                                     for values in sheet.iter_rows(values_only=True)])
+                      for sheet in workbook.worksheets]
+        finally:
+            workbook.close()
+    except UNREADABLE_WORKBOOK as error:
         raise _file_problem(name, f"this is not a readable .xlsx workbook "
                                   f"({error.__class__.__name__}): export it again") from None
-    try:
-        tables = [(sheet.title, [[_cell(value) for value in values]
-                                 for values in sheet.iter_rows(values_only=True)])
-                  for sheet in workbook.worksheets]
-    finally:
-        workbook.close()
     return Tables(tables[0][1], dict(tables[1:]))
 
 

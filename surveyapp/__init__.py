@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from surveyapp.config import DefaultConfig, finish_config
 from surveyapp.extensions import csrf, db, migrate
@@ -45,22 +44,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(overrides)
     finish_config(app.config, app.instance_path, production=not (app.debug or app.testing))
     os.makedirs(app.instance_path, exist_ok=True)
-    hops = int(app.config["PROXY_FIX"])
-    if hops:  # the client's address, scheme and host as the proxies received them
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     csrf.init_app(app)
 
-    from surveyapp import auth, security
+    from surveyapp import auth, rate_limits, security
     from surveyapp.auth import sessions
     from surveyapp.cli import register_commands
     from surveyapp.errors import register_error_handlers
 
     sessions.init_app(app)
     security.init_app(app)
+    rate_limits.init_app(app)
     register_error_handlers(app)
     from surveyapp import (
         account,

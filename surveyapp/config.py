@@ -34,6 +34,22 @@ class DefaultConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     #: Set true whenever the site is served over HTTPS.
     SESSION_COOKIE_SECURE = False
+    #: Seconds browsers keep to HTTPS once they saw it (HSTS); sent only on HTTPS requests.
+    HSTS_MAX_AGE = 365 * 24 * 3600
+    #: Proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Port/-Prefix headers
+    #: are believed (0: none, the app faces clients directly).
+    PROXY_COUNT = 0
+    #: Where rate-limit counts live: "memory://" for one process, "redis://host:6379/0" for
+    #: several (surveyapp/rate_limits.py). Limits are "N per second|minute|hour|day".
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_KEY_PREFIX = "surveyapp"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "20 per minute; 200 per hour"
+    LOGIN_FAILURE_LIMIT = "5 per 15 minutes"
+    LINK_RATE_LIMIT = "120 per minute"
+    LINK_ADDRESS_RATE_LIMIT = "600 per minute"
+    BAD_LINK_RATE_LIMIT = "20 per hour"
     #: Absolute lifetime of a sign-in: the signed cookie is refused once it is older.
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
@@ -52,10 +68,6 @@ class DefaultConfig:
     MAIL_TIMEOUT = 10
     #: The site's address as users reach it, for links in e-mails sent outside a request.
     PUBLIC_URL: str | None = None
-    #: How many proxies (nginx, a load balancer) stand in front of the app; their
-    #: X-Forwarded-For/-Proto/-Host/-Port/-Prefix headers are trusted for that many hops.
-    #: 0 trusts none: set it only when every request comes through the proxies.
-    PROXY_FIX = 0
 
 
 def database_uri(database_url: str | None, instance_path: str) -> str:

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from surveyapp.api import problems
 from surveyapp.api.problems import is_api_request
 from surveyapp.extensions import db
+from surveyapp.rate_limits import retry_after, with_retry_after
 from surveyapp.services.access import AccessDenied
 
 #: Title and explanation for each status we expect; others use Werkzeug's own text.
@@ -29,6 +30,8 @@ ERROR_TEXTS: dict[int, tuple[str, str]] = {
         "There is no page at this address. Check the link, or start from the home page.",
     ),
     405: ("Not allowed here", "This address does not accept that kind of request."),
+    429: ("Too many requests", "Too many requests came in a short time, so this one was "
+          "turned away."),
     500: (
         "Something went wrong",
         "An unexpected error stopped this request, and nothing it was changing was saved. "
@@ -61,6 +64,13 @@ def size_limit_text() -> tuple[str, str]:
     )
 
 
+def retry_text(seconds: int) -> str:
+    minutes, rest = divmod(seconds, 60)
+    wait = f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes and not rest else (
+        f"{seconds} second{'s' if seconds != 1 else ''}")
+    return f"Nothing of it was done. Try again in {wait}."
+
+
 def explain(error: HTTPException) -> tuple[str, str]:
     """Return the title and message for an error; a custom ``abort`` description wins."""
     code = error.code or 500
@@ -68,6 +78,10 @@ def explain(error: HTTPException) -> tuple[str, str]:
         return CSRF_TEXT
     if code == 413:
         return size_limit_text()
+    if code == 429:
+        title, message = ERROR_TEXTS[429]
+        seconds = retry_after(error)
+        return title, f"{message} {retry_text(seconds)}" if seconds else message
     title, message = ERROR_TEXTS.get(code, (error.name, type(error).description or ""))
     if error.description and error.description != type(error).description:
         message = error.description
@@ -83,10 +97,12 @@ def handle_http_error(error: HTTPException) -> Response | HTTPException | tuple[
         detail = size_limit_text()[1] if error.code == 413 else None
         return problems.from_http_error(error, detail)
     title, message = explain(error)
+    seconds = retry_after(error)
     if wants_json():
-        response = jsonify(error=error.code, title=title, message=message)
+        response = jsonify(error=error.code, title=title, message=message,
+                           **({"retry_after": seconds} if seconds else {}))
         response.status_code = error.code
-        return response
+        return with_retry_after(response, seconds)
     page = render_template(
         "errors/error.html",
         code=error.code,
@@ -95,7 +111,7 @@ def handle_http_error(error: HTTPException) -> Response | HTTPException | tuple[
         # The layout then skips the user's roles, which need the database.
         plain_layout=error.code >= 500,
     )
-    return page, error.code
+    return with_retry_after(Response(page, error.code, mimetype="text/html"), seconds)
 
 
 def handle_access_denied(error: AccessDenied) -> Response | HTTPException | tuple[str, int]:

@@ -10,6 +10,8 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -47,6 +49,8 @@ def _enforce_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
+#: Counts in RATELIMIT_STORAGE_URI; the limits themselves are in ``surveyapp.rate_limits``.
+limiter = Limiter(key_func=get_remote_address)
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"

@@ -4,14 +4,16 @@ The name a browser sends proves nothing: an HTML page renamed ``report.pdf`` is 
 page that could run scripts. So the type is read from the content (signatures, the parts
 list of Office files, UTF-8 for text), and the file is accepted only when the content is
 a kind we take AND agrees with the extension of its name. Executables, scripts, markup
-(HTML, SVG, XML), plain ZIP archives, macro-enabled Office files and archives that would
-expand to absurd sizes are refused, each with a message that says what to do instead.
+(HTML, SVG, XML), plain ZIP archives, macro-enabled Office files, archives that would
+expand to absurd sizes and images whose declared size would fill the memory of whoever
+opens them are refused, each with a message that says what to do instead.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,7 +115,13 @@ EXECUTABLE_SIGNATURES = (
     b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",  # macOS
     b"\xca\xfe\xba\xbe",  # macOS universal binaries and Java classes
     b"#!",
+    # The EICAR anti-virus test file is a DOS program made of printable characters: refusing
+    # it shows an administrator that the upload screening works.
+    b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!",
 )
+#: An image may not declare more pixels than this (a 100-megapixel photograph): a few
+#: bytes can declare a picture that takes gigabytes to open (a decompression bomb).
+IMAGE_MAX_PIXELS = 100_000_000
 #: Markup that a browser would render and run scripts in, looked for near the start.
 MARKUP = re.compile(
     rb"<\s*(?:!doctype|html|head|body|script|svg|iframe|object|embed|\?xml)\b", re.IGNORECASE
@@ -174,6 +182,7 @@ def detect(path: Path) -> FileKind:
         return PDF
     image = _image_kind(head)
     if image is not None:
+        _refuse_huge_image(image, head)
         return image
     if head.startswith(OLE_SIGNATURE):
         return _legacy_office_kind(path)
@@ -203,6 +212,69 @@ def _image_kind(head: bytes) -> FileKind | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return WEBP
     return None
+
+
+def image_dimensions(kind: FileKind, head: bytes) -> tuple[int, int] | None:
+    """Width and height as the image's header declares them; None when it does not say."""
+    try:
+        if kind is PNG and head[12:16] == b"IHDR":
+            return struct.unpack(">II", head[16:24])  # type: ignore[return-value]
+        if kind is GIF:
+            return struct.unpack("<HH", head[6:10])  # type: ignore[return-value]
+        if kind is WEBP:
+            return _webp_dimensions(head)
+        if kind is JPEG:
+            return _jpeg_dimensions(head)
+    except struct.error:
+        return None  # a header cut short declares nothing
+    return None
+
+
+def _webp_dimensions(head: bytes) -> tuple[int, int] | None:
+    chunk = head[12:16]
+    if chunk == b"VP8X":  # extended: 24-bit canvas size minus one
+        return (int.from_bytes(head[24:27], "little") + 1,
+                int.from_bytes(head[27:30], "little") + 1)
+    if chunk == b"VP8L" and head[20:21] == b"\x2f":  # lossless: 14-bit sizes minus one
+        bits = int.from_bytes(head[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8 " and head[23:26] == b"\x9d\x01\x2a":  # lossy key frame
+        width, height = struct.unpack("<HH", head[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    return None
+
+
+#: JPEG frame markers (SOF0-SOF15 but DHT, JPG and DAC), which carry the image size.
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_dimensions(head: bytes) -> tuple[int, int] | None:
+    """Walk the segments at the start of a JPEG to its frame header."""
+    position = 2
+    while position + 9 <= len(head) and head[position] == 0xFF:
+        marker = head[position + 1]
+        if marker in _JPEG_FRAMES:
+            height, width = struct.unpack(">HH", head[position + 5:position + 9])
+            return width, height
+        (length,) = struct.unpack(">H", head[position + 2:position + 4])
+        if length < 2:
+            return None
+        position += 2 + length
+    return None
+
+
+def _refuse_huge_image(kind: FileKind, head: bytes) -> None:
+    dimensions = image_dimensions(kind, head)
+    if dimensions is None:
+        return
+    width, height = dimensions
+    if width * height > IMAGE_MAX_PIXELS:
+        raise UploadRefused(
+            f"The image declares {width} x {height} pixels, more than the "
+            f"{IMAGE_MAX_PIXELS // 1_000_000} megapixels allowed; opening it could exhaust a "
+            "computer's memory, so it is refused as a possible decompression bomb. Save a "
+            "smaller copy and upload that."
+        )
 
 
 def _is_utf8_text(path: Path) -> bool:

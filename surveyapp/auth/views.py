@@ -11,6 +11,13 @@ from werkzeug.wrappers import Response
 from surveyapp.auth.forms import LoginForm, PasswordChangeForm
 from surveyapp.auth.sessions import signed_in_user
 from surveyapp.extensions import db
+from surveyapp.rate_limits import (
+    clear_failed_sign_ins,
+    lockout_message,
+    login_limit,
+    note_failed_sign_in,
+    sign_in_locked_for,
+)
 from surveyapp.services import ServiceError
 from surveyapp.services.users import authenticate, change_password, revoke_sessions
 
@@ -34,16 +41,25 @@ def local_target(target: str | None) -> str:
 
 
 @bp.route("/login", methods=("GET", "POST"))
-def login() -> Response | str:
+@login_limit
+def login() -> Response | str | tuple[str, int, dict[str, str]]:
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        user = authenticate(form.email.data or "", form.password.data or "")
+        email = form.email.data or ""
+        locked_for = sign_in_locked_for(email)
+        if locked_for:  # no password is checked, for an account or not: the same answer
+            page = render_template("auth/login.html", form=form,
+                                   error=lockout_message(locked_for))
+            return page, 429, {"Retry-After": str(locked_for)}
+        user = authenticate(email, form.password.data or "")
         if user is None:
+            note_failed_sign_in(email)
             error = WRONG_CREDENTIALS
         else:
+            clear_failed_sign_ins(email)
             revoke_sessions(user)
             db.session.commit()
             session.clear()  # a fresh session: nothing from before sign-in carries over

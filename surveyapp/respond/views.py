@@ -24,6 +24,7 @@ from instruments.schema import RubricCriterion
 from surveyapp.auth.sessions import signed_in_user
 from surveyapp.extensions import db
 from surveyapp.models import Answer, Cycle, Evidence, Response, ResponseState
+from surveyapp.rate_limits import invitation_link_limits
 from surveyapp.respond.forms import LandingForm, SubmitForm
 from surveyapp.services import ServiceError
 from surveyapp.services.access import load_cycle_for, may_edit_response, require
@@ -578,6 +579,7 @@ def _invited_or_landing(token: str) -> Respondent | WerkzeugResponse:
 
 
 @bp.route("/i/<token>/", methods=("GET", "POST"))
+@invitation_link_limits
 def invitation_landing(token: str) -> tuple[str, int] | WerkzeugResponse:
     """First visit: the partner's organisation type and language, then the questionnaire."""
     invitation = resolve_invitation(token)
@@ -607,12 +609,14 @@ def invitation_landing(token: str) -> tuple[str, int] | WerkzeugResponse:
 
 
 @bp.route("/i/<token>/page/<int:number>", methods=("GET", "POST"))
+@invitation_link_limits
 def invitation_page(token: str, number: int) -> tuple[str, int] | WerkzeugResponse:
     who = _invited_or_landing(token)
     return who if isinstance(who, WerkzeugResponse) else answer_page(who, number)
 
 
 @bp.post("/i/<token>/autosave")
+@invitation_link_limits
 def invitation_autosave(token: str) -> tuple[WerkzeugResponse, int]:
     who = invited_respondent(token)
     if who is None:
@@ -621,12 +625,14 @@ def invitation_autosave(token: str) -> tuple[WerkzeugResponse, int]:
 
 
 @bp.get("/i/<token>/review")
+@invitation_link_limits
 def invitation_review(token: str) -> tuple[str, int] | WerkzeugResponse:
     who = _invited_or_landing(token)
     return who if isinstance(who, WerkzeugResponse) else render_review(who)
 
 
 @bp.post("/i/<token>/submit")
+@invitation_link_limits
 def invitation_submit(token: str) -> tuple[str, int] | WerkzeugResponse:
     who = _invited_or_landing(token)
     if isinstance(who, WerkzeugResponse):

@@ -46,6 +46,10 @@ NAME_MAX = 255
 #: Document dates before this are typing mistakes, not documents.
 EARLIEST_DOCUMENT_DATE = date(1900, 1, 1)
 LINK_SCHEMES = ("http", "https")
+#: Bidirectional embedding, override and isolate controls (and the direction marks), which
+#: can show "evil<U+202E>fdp.exe" as "evilexe.pdf"; joiners used by Arabic and Indic scripts stay.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                          "\u2066\u2067\u2068\u2069")
 
 
 # --- Checking what people send ----------------------------------------------------------
@@ -63,6 +67,12 @@ def clean_filename(filename: str | None) -> str:
         raise UploadRefused(
             "The file name contains control characters. Rename the file (letters, digits, "
             "spaces and punctuation only) and upload it again."
+        )
+    if any(character in BIDI_CONTROLS for character in name):
+        raise UploadRefused(
+            "The file name contains invisible characters that change the direction of the "
+            "text, which can make a program's name look like a document's. Rename the file "
+            "and upload it again."
         )
     if "/" in name or "\\" in name or name in (".", "..") or name.startswith("."):
         raise UploadRefused(

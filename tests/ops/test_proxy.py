@@ -1,6 +1,6 @@
-"""PROXY_FIX: behind a proxy, the client's address, scheme and host come from X-Forwarded-*.
+"""PROXY_COUNT: behind a proxy, the client's address, scheme and host come from X-Forwarded-*.
 
-PRX01 With PROXY_FIX = 1 the app sees what the proxy received: the client's address, https,
+PRX01 With PROXY_COUNT = 1 the app sees what the proxy received: the client's address, https,
       the public host and the path prefix; redirects and links are built from them.
 PRX02 With the default 0 the same headers are ignored: a client talking to the app directly
       cannot pretend to come from elsewhere.
@@ -30,7 +30,7 @@ def test_proxy_headers_are_trusted_with_proxy_fix(
     make_app: Callable[..., Flask], tmp_path: Path
 ) -> None:
     """PRX01."""
-    app = make_app(f"sqlite:///{tmp_path / 'db.sqlite'}", PROXY_FIX=1)
+    app = make_app(f"sqlite:///{tmp_path / 'db.sqlite'}", PROXY_COUNT=1)
     assert seen(app) == {"address": "203.0.113.9", "scheme": "https",
                          "host": "surveys.example.org",
                          "login": "https://surveys.example.org/assess/auth/login"}

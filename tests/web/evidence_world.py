@@ -163,6 +163,8 @@ SVG = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg">'
        b"<script>alert(1)</script></svg>")
 POLYGLOT = b"%PDF-1.4\n<html><script>alert(document.domain)</script></html>\n%%EOF\n"
 SCRIPT = b"#!/bin/sh\nrm -rf ~\n"
+#: The EICAR anti-virus test file, put together here so that no scanner flags this source.
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!" + b"$H+H*"
 LATIN1_CSV = "pays,valeur\nRépublique centrafricaine,3\n".encode("latin-1")
 
 _MAIN_TYPES = {
@@ -206,9 +208,33 @@ def declared_bomb() -> bytes:
     return bytes(data)
 
 
-def ratio_bomb() -> bytes:
-    """A .docx with a 4 MiB part of zeros that compresses about a thousand times over."""
-    return office_file("docx", extra={"word/media/zeros.bin": bytes(4 * 1024 * 1024)})
+def ratio_bomb(kind: str = "docx") -> bytes:
+    """An Office file with a 4 MiB part of zeros that compresses about a thousand times over."""
+    return office_file(kind, extra={"media/zeros.bin": bytes(4 * 1024 * 1024)})
+
+
+# Images whose headers declare a size (a few bytes can declare gigapixels).
+
+
+def png_of(width: int, height: int) -> bytes:
+    return b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + struct.pack(">II", width, height) + bytes(9)
+
+
+def gif_of(width: int, height: int) -> bytes:
+    return b"GIF89a" + struct.pack("<HH", width, height) + bytes(16) + b";"
+
+
+def jpeg_of(width: int, height: int) -> bytes:
+    """Start of image, a JFIF segment, and a baseline frame header with the size."""
+    jfif = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01" + bytes(7)
+    frame = b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, height, width, 3) + bytes(9)
+    return b"\xff\xd8" + jfif + frame + b"\xff\xd9"
+
+
+def webp_of(width: int, height: int) -> bytes:
+    """An extended (VP8X) WebP header: the canvas size, minus one, in 24 bits each."""
+    canvas = (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    return b"RIFF" + struct.pack("<I", 22) + b"WEBPVP8X" + struct.pack("<I", 10) + bytes(4) + canvas
 
 
 def ole_file(stream_name: str) -> bytes:

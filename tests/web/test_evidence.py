@@ -2,9 +2,10 @@
 
 EVI01 an accepted upload is stored once by sha256 outside static, recorded with its type
       read from the bytes, attached to the item, audited.
-EVI02 hostile uploads (executables, renamed HTML, SVG, archives, bombs, bad names, empty,
-      oversize, wrong magic, macros) are refused with a clear message and leave nothing:
-      no row, no file, no temporary file, no audit event.
+EVI02 hostile uploads (executables, renamed HTML, SVG, polyglots, archives, zip and pixel
+      bombs, path-traversal, control and direction-changing names, double extensions,
+      empty, oversize, wrong magic, macros, the EICAR test file) are refused with a clear
+      message and leave nothing: no row, no file, no temporary file, no audit event.
 EVI03 downloads are attachments with a sanitised UTF-8 name, the detected type, nosniff and a
       sandboxing CSP; a PDF/HTML polyglot is served as a PDF attachment, never as a page.
 EVI04 previews are inline only for PDFs and raster images, for validators and coordinators.
@@ -45,6 +46,7 @@ from surveyapp.services.evidence import evidence_for_answers
 from surveyapp.services.instrument_versions import loaded_instrument
 from tests.web.evidence_world import (
     CSV,
+    EICAR,
     ELF,
     GIF,
     HTML,
@@ -62,14 +64,18 @@ from tests.web.evidence_world import (
     World,
     build_world,
     declared_bomb,
+    gif_of,
+    jpeg_of,
     make_cycle,
     office_file,
     ole_file,
     plain_zip,
+    png_of,
     ratio_bomb,
     set_cycle_state,
     stored_files,
     upload,
+    webp_of,
 )
 
 
@@ -115,6 +121,11 @@ ACCEPTED = [
     ("targets.csv", CSV, "text/csv"),
     ("minutes.txt", TEXT, "text/plain"),
     ("Rapport annuel – résumé.pdf", PDF, "application/pdf"),
+    ("A4 scan.png", png_of(2480, 3508), "image/png"),
+    ("photo-800x600.jpg", jpeg_of(800, 600), "image/jpeg"),
+    ("banner.gif", gif_of(1200, 300), "image/gif"),
+    ("wide.webp", webp_of(4000, 3000), "image/webp"),
+    ("تقرير سنوي.pdf", PDF, "application/pdf"),
 ]
 
 
@@ -188,6 +199,26 @@ HOSTILE = [
     ("shell-script-txt", "notes.txt", SCRIPT, "program or a script"),
     ("latin1-csv", "data.csv", LATIN1_CSV, "Text files must be saved as UTF-8"),
     ("no-file-chosen", "", b"", "Choose a file to upload."),
+    ("rtl-override-name", "photo\u202egnp.pdf", PDF, "change the direction of the text"),
+    ("escape-in-name", "report\x1b[8m.pdf", PDF, "control characters"),
+    ("double-extension-exe-pdf", "report.exe.pdf", PE, "program or a script"),
+    ("double-extension-pdf-exe", "report.pdf.exe", PDF, "Files ending .exe are not accepted"),
+    ("trailing-dot", "report.pdf.", PDF, "Files without an extension are not accepted"),
+    ("png-pixel-bomb", "chart.png", png_of(100_000, 100_000), "100000 x 100000 pixels"),
+    ("gif-pixel-bomb", "anim.gif", gif_of(65_535, 65_535), "possible decompression bomb"),
+    ("jpeg-pixel-bomb", "photo.jpg", jpeg_of(65_000, 65_000), "possible decompression bomb"),
+    ("webp-pixel-bomb", "picture.webp", webp_of(20_000, 20_000), "possible decompression"),
+    ("xlsx-ratio-bomb", "budget.xlsx", ratio_bomb("xlsx"), "compressed more than 200 times"),
+    ("xlsx-with-macros", "budget.xlsx",
+     office_file("xlsx", extra={"xl/vbaProject.bin": b"\x00"}), "contains macros"),
+    ("eicar-test-file", "notes.txt", EICAR, "program or a script"),
+    ("html-with-bom-named-txt", "notes.txt", b"\xef\xbb\xbf" + HTML, "web page markup"),
+    ("utf16-html-named-txt", "notes.txt", HTML.decode().encode("utf-16"),
+     "not a type we accept"),
+    ("html-in-a-csv", "data.csv", b"name,value\n<script>alert(1)</script>,1\n",
+     "web page markup"),
+    ("pdf-named-docx", "plan.docx", PDF, "its content is a PDF document"),
+    ("java-class-named-pdf", "report.pdf", b"\xca\xfe\xba\xbe" + bytes(40), "program or a"),
 ]
 
 
@@ -338,6 +369,36 @@ def test_no_preview_for_office_or_text(
     response = validator.get(f"/evidence/{evidence_id}/preview")
     assert response.status_code == 404
     assert "download the file instead" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("filename", "data", "media_type"), ACCEPTED,
+                         ids=[case[0] for case in ACCEPTED])
+def test_no_stored_type_is_served_for_a_browser_to_run(
+    app: Flask, client: FlaskClient, login: Callable[..., object], world: World, ids: CycleIds,
+    filename: str, data: bytes, media_type: str,
+) -> None:
+    """EVI03/EVI04 for every type we store (issue 11, "nothing served inline that a
+    browser would execute"): downloads are sandboxed attachments of the detected type;
+    only PDFs and raster images are ever inline, and only in a policy without scripts."""
+    login(world.focal_point)
+    evidence_id = _uploaded(app, client, ids, filename, data)
+    download = client.get(f"/evidence/{evidence_id}/download")
+    assert download.status_code == 200 and download.data == data
+    assert download.mimetype == media_type
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert download.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
+    validator = app.test_client()
+    login(world.validator, client=validator)
+    preview = validator.get(f"/evidence/{evidence_id}/preview")
+    if media_type == "application/pdf" or media_type.startswith("image/"):
+        assert preview.status_code == 200 and preview.mimetype == media_type
+        policy = preview.headers["Content-Security-Policy"]
+        assert policy.startswith("sandbox;") or media_type == "application/pdf"
+        assert "default-src 'none'" in policy and "script" not in policy
+        assert preview.headers["X-Content-Type-Options"] == "nosniff"
+    else:
+        assert preview.status_code == 404
 
 
 def test_missing_stored_file_is_explained(

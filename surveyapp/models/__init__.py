@@ -3,6 +3,7 @@
 from surveyapp.models.audit import AuditEvent
 from surveyapp.models.cycles import Cycle, CycleParticipant, CycleState, ParticipantRole
 from surveyapp.models.evidence import Evidence, EvidenceKind, EvidenceLink
+from surveyapp.models.imports import SubmissionImport
 from surveyapp.models.instruments import InstrumentStatus, InstrumentVersion
 from surveyapp.models.invitations import Invitation
 from surveyapp.models.memberships import Membership, Role
@@ -40,6 +41,7 @@ __all__ = [
     "ResponseState",
     "ReviewMessage",
     "Role",
+    "SubmissionImport",
     "Unit",
     "UnitKind",
     "User",

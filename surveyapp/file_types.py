@@ -243,7 +243,7 @@ def _legacy_office_kind(path: Path) -> FileKind:
     found = _contains_any(path, (*names.values(), *macro_names))
     if found & set(macro_names):
         raise UploadRefused(
-            "The Office file contains macros (programs), which are not accepted as evidence. "
+            "The Office file contains macros (programs), which are never accepted. "
             "Save it without macros, or as PDF, and upload that."
         )
     for name, kind in OLE_STREAMS:
@@ -278,7 +278,7 @@ def _office_open_xml_kind(path: Path) -> FileKind:
         name.lower().endswith("vbaproject.bin") for name in names
     ):
         raise UploadRefused(
-            "The Office file contains macros (programs), which are not accepted as evidence. "
+            "The Office file contains macros (programs), which are never accepted. "
             "Save it as .docx, .xlsx or .pptx (without macros), or as PDF, and upload that."
         )
     for marker, kind in OOXML_MAIN_PARTS.items():

@@ -111,11 +111,20 @@ class RefusedSubmission:
     problems: tuple[RowProblem, ...]
 
 
+class AcceptedSubmission(NamedTuple):
+    """A submission whose rows were all converted: its row in the main table and its id."""
+
+    row: int
+    respondent: str
+
+
 class Conversion(NamedTuple):
     """The long rows of the accepted submissions, and the refused ones with their reasons."""
 
     rows: tuple[LongRow, ...]
     refused: tuple[RefusedSubmission, ...]
+    #: The accepted submissions in file order, for callers that report them row by row.
+    accepted: tuple[AcceptedSubmission, ...] = ()
 
 
 class SubmissionsInvalid(Exception):
@@ -385,6 +394,7 @@ class _Converter:
         submissions = list(self._submissions(main, header))
         children, refused = self._children(repeat_tables, submissions)
         rows: list[LongRow] = []
+        accepted: list[AcceptedSubmission] = []
         for submission in submissions:
             own = children.get(submission.row, [])
             converted = [*submission.rows, *(row for entry in own for row in entry.rows)]
@@ -396,8 +406,9 @@ class _Converter:
                                                  tuple(problems)))
             else:
                 rows += self._with_type(converted)
+                accepted.append(AcceptedSubmission(submission.row, submission.respondent))
         refused.sort(key=lambda entry: entry.row)
-        return Conversion(tuple(rows), tuple(refused))
+        return Conversion(tuple(rows), tuple(refused), tuple(accepted))
 
     # ------------------------------------------------------------------ tables
 

@@ -71,5 +71,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(evidence.bp)
     app.register_blueprint(invitations.bp)
+    from surveyapp import imports
+
+    app.register_blueprint(imports.bp)
     register_commands(app.cli)
     return app

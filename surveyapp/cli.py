@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "reports",
     "audit",
     "interop",
+    "imports",
 )
 
 

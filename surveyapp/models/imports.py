@@ -10,9 +10,9 @@ submission cannot be imported twice.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.extensions import db
@@ -42,6 +42,8 @@ class SubmissionImport(db.Model):
     imported_at: Mapped[datetime | None]
     #: Submissions that became responses (0 until imported).
     imported: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: What the last preview or import found: rows taken and refused, with every problem.
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     cycle: Mapped[Cycle] = relationship()
     created_by: Mapped[User | None] = relationship()

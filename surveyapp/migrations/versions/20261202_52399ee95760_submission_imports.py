@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("imported", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("report", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["users.id"],
             name=op.f("fk_submission_imports_created_by_id_users"),

@@ -123,8 +123,6 @@ class Conversion(NamedTuple):
 
     rows: tuple[LongRow, ...]
     refused: tuple[RefusedSubmission, ...]
-    #: The accepted submissions in file order, for callers that report them row by row.
-    accepted: tuple[AcceptedSubmission, ...] = ()
 
 
 class SubmissionsInvalid(Exception):
@@ -356,12 +354,23 @@ def convert_submissions(
     :raises SubmissionsInvalid: when the file as a whole does not fit the questionnaire
         (unknown or duplicate columns, missing repeat tables, no question at all).
     """
+    return convert_each_submission(instrument, questionnaire_id, table_rows, source_name,
+                                   repeat_tables)[0]
+
+
+def convert_each_submission(
+    instrument: Instrument, questionnaire_id: str, table_rows: Table, source_name: str,
+    repeat_tables: Mapping[str, Table] | None = None,
+) -> tuple[Conversion, tuple[AcceptedSubmission, ...]]:
+    """:func:`convert_submissions`, and each accepted submission's row and id in file order,
+    for callers that report submission by submission (the web import into a cycle)."""
     try:
         form = build_xlsform(instrument, questionnaire_id)
     except ExportRefused as error:
         raise _file_problem(source_name, str(error)) from None
-    return _Converter(instrument, form, questionnaire_id, source_name).run(
-        table_rows, repeat_tables or {})
+    converter = _Converter(instrument, form, questionnaire_id, source_name)
+    conversion = converter.run(table_rows, repeat_tables or {})
+    return conversion, converter.accepted
 
 
 class _Converter:
@@ -384,6 +393,7 @@ class _Converter:
         self.type_item = next((item for item in self.items
                                if item.role == "organisation_type" and not item.per_level), None)
         self.levels = list(dict.fromkeys(f.level for f in form.fields if f.level))
+        self.accepted: tuple[AcceptedSubmission, ...] = ()
 
     def run(self, main: Table, repeats: Mapping[str, Table]) -> Conversion:
         header, problems = self._header(main, self.source, None)
@@ -408,7 +418,8 @@ class _Converter:
                 rows += self._with_type(converted)
                 accepted.append(AcceptedSubmission(submission.row, submission.respondent))
         refused.sort(key=lambda entry: entry.row)
-        return Conversion(tuple(rows), tuple(refused), tuple(accepted))
+        self.accepted = tuple(accepted)
+        return Conversion(tuple(rows), tuple(refused))
 
     # ------------------------------------------------------------------ tables
 

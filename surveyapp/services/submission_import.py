@@ -43,7 +43,7 @@ from scoring.submissions import (
     LongRow,
     RowProblem,
     SubmissionsInvalid,
-    convert_submissions,
+    convert_each_submission,
     read_tables,
 )
 from surveyapp.extensions import db
@@ -240,8 +240,8 @@ def _run(cycle: Cycle, questionnaire_id: str, data: bytes, filename: str, actor:
     instrument = loaded_instrument(cycle.instrument_version).instrument
     try:
         tables = read_tables(data, filename)
-        conversion = convert_submissions(instrument, questionnaire_id, tables.main, filename,
-                                         tables.repeats)
+        conversion, accepted = convert_each_submission(
+            instrument, questionnaire_id, tables.main, filename, tables.repeats)
     except SubmissionsInvalid as invalid:
         return ImportReport(file_problems=invalid.problems)
     refused = [RefusedRow(entry.row, entry.respondent, entry.problems)
@@ -249,11 +249,11 @@ def _run(cycle: Cycle, questionnaire_id: str, data: bytes, filename: str, actor:
     rows: dict[str, list[LongRow]] = {}
     for row in conversion.rows:
         rows.setdefault(row.respondent, []).append(row)
-    ids = [entry.respondent for entry in conversion.accepted]
+    ids = [entry.respondent for entry in accepted]
     known = set(db.session.scalars(select(Response.external_id).where(
         Response.cycle_id == cycle.id, Response.external_id.in_(ids)))) if ids else set()
     taken = []
-    for entry in conversion.accepted:
+    for entry in accepted:
         problem = _id_problem(entry.respondent, entry.row, filename, known)
         if problem is not None:
             refused.append(RefusedRow(entry.row, entry.respondent, (problem,)))

@@ -178,17 +178,12 @@ def page_text(sent: Any) -> str:
     return html.unescape(sent.get_data(as_text=True))
 
 
-_PROBLEM_ROW = re.compile(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>")
-
-
 def problems_in(sent: Any) -> str:
     """The page's list of problems, one line each as ``CellProblem.format`` writes them."""
-    lines = []
-    for where, column, question, message in _PROBLEM_ROW.findall(page_text(sent)):
-        about = ", ".join(part for part in (column, question and f"question {question}")
-                          if part)
-        lines.append(f"{where}{f' ({about})' if about else ''}: {message}")
-    return "\n".join(lines)
+    page = sent.get_data(as_text=True)
+    listed = page[page.find('<ol class="workbook-problems">'):]
+    items = re.findall(r"<li>(.*?)</li>", listed[:listed.find("</ol>")], re.DOTALL)
+    return "\n".join(html.unescape(re.sub(r"<[^>]+>", "", item)) for item in items)
 
 
 @pytest.fixture

@@ -165,6 +165,8 @@ def test_ccpm_partner_answers_from_kobo_are_previewed_then_imported(
     assert "kobo.xlsx" in listing and "6 imported" in listing
     detail = client.get(f"/cycles/{ccpm}").get_data(as_text=True)
     assert f'href="/cycles/{ccpm}/imports"' in detail
+    cycles = client.get("/cycles/").get_data(as_text=True)
+    assert '<td data-label="Partner answers">6</td>' in cycles
 
 
 def test_the_same_export_twice_is_refused_submission_by_submission(

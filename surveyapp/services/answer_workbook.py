@@ -652,8 +652,9 @@ def read_workbook(data: bytes, identity: WorkbookIdentity, rows: Sequence[SheetR
         ) from None
     try:
         sheets = {sheet.title: sheet for sheet in workbook.worksheets}
-        _check_identity(sheets, identity, secret, cycle_title)
-        words = texts(identity.language)
+        # The workbook's own (signed) language names its sheets, even if the respondent
+        # has chosen another language since.
+        words = texts(_check_identity(sheets, identity, secret, cycle_title))
         _check_sheets(sheets, words)
         return _read_rows(sheets[words["answers_sheet"]], words, rows)
     finally:
@@ -665,7 +666,8 @@ def _refuse(message: str) -> NoReturn:
 
 
 def _check_identity(sheets: Mapping[str, Any], expected: WorkbookIdentity, secret: str,
-                    cycle_title: str) -> None:
+                    cycle_title: str) -> str:
+    """Refuse a workbook that is not this response's; return the language it was made in."""
     refuse = _refuse
     if IDENTITY_SHEET not in sheets:
         refuse("This is not a workbook downloaded from this questionnaire (it has no "
@@ -699,6 +701,7 @@ def _check_identity(sheets: Mapping[str, Any], expected: WorkbookIdentity, secre
         refuse(f"The questions of this questionnaire changed after the workbook was "
                f"downloaded ({found.get('created', 'earlier')}). Download a new workbook and "
                "copy your answers into it.")
+    return found["language"]
 
 
 def _check_sheets(sheets: Mapping[str, Any], words: dict[str, Any]) -> None:

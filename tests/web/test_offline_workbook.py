@@ -25,6 +25,7 @@ from surveyapp.extensions import db
 from surveyapp.models import (
     Answer,
     AuditEvent,
+    CycleState,
     Decision,
     ParticipantRole,
     Response,
@@ -34,7 +35,7 @@ from surveyapp.models import (
 from surveyapp.services.answer_workbook import COLUMNS, IDENTITY_SHEET
 from surveyapp.services.answers import RawAnswer, save_answer, submit_response
 from surveyapp.services.audit import Actor
-from surveyapp.services.cycles import add_participant
+from surveyapp.services.cycles import NodeDraft, add_framework_node, add_participant, change_state
 from surveyapp.services.evidence import add_link, answer_for_item
 from surveyapp.services.invitations import create_invitations
 from surveyapp.services.reviews import decide
@@ -614,3 +615,26 @@ def test_the_workbook_offers_lists_and_unlocks_only_answer_cells(
                    for v in sheet.data_validations.dataValidation}
     assert validations["E6"] == ("whole", "0", "100")
     assert validations["E8"] == ("textLength", "20", None)
+
+
+def test_a_workbook_from_before_the_framework_changed_is_refused(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], world: World
+) -> None:
+    """Downloaded while the cycle was prepared; an output was added before it opened."""
+    cycle_id = make_cycle(app, MINI, world.cluster, world.coordinator,
+                          focal_points=[world.focal_point], framework=MINI_FRAMEWORK,
+                          state=CycleState.draft)
+    login(world.focal_point)
+    early = download(client, cycle_id, "rubric")
+    with app.app_context():
+        actor = Actor.of(user(world.coordinator.email))
+        add_framework_node(get_cycle(cycle_id), NodeDraft("output", "OP3", "Node OP3", "O1"),
+                           actor)
+        change_state(get_cycle(cycle_id), CycleState.open, actor)
+        db.session.commit()
+    sent = upload(client, cycle_id, filled(early, {"red@OP1~relevance": {"answer": 2}}),
+                  questionnaire="rubric")
+    assert sent.status_code == 422
+    assert "Workbook: The questions of this questionnaire changed after the workbook was " \
+           "downloaded (" in problems_in(sent)
+    assert stored(app, cycle_id, "rubric") == {}

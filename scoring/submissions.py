@@ -246,6 +246,11 @@ def _text(value: RawValue) -> str:
     return str(value).strip()
 
 
+def cell_text(value: object) -> str:
+    """A spreadsheet cell as text: ``4.0`` reads ``4``, a date at midnight year-month-day."""
+    return _text(_cell(value))
+
+
 def _folded(text: str) -> str:
     """Labels compared without case or extra spaces."""
     return " ".join(text.split()).casefold()

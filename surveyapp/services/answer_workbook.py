@@ -42,6 +42,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from instruments.schema import RubricCriterion
+from scoring.submissions import cell_text
 from surveyapp.models import Answer
 from surveyapp.services import ServiceError
 from surveyapp.services.questionnaire import YES_NO, Layout, Question, Slot, localized
@@ -620,21 +621,6 @@ class ReadRow:
                            self.headers[index], self.row.shown_id)
 
 
-def cell_text(value: Any) -> str:
-    """A cell as the text a browser would send: ``4.0`` reads ``4``, a date year-month-day."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value).strip()
-
-
 def read_workbook(data: bytes, identity: WorkbookIdentity, rows: Sequence[SheetRow], *,
                   secret: str, cycle_title: str) -> dict[str, ReadRow]:
     """Check an uploaded workbook against the response it must belong to; its rows by key.
@@ -668,9 +654,8 @@ def _refuse(message: str) -> NoReturn:
 def _check_identity(sheets: Mapping[str, Any], expected: WorkbookIdentity, secret: str,
                     cycle_title: str) -> str:
     """Refuse a workbook that is not this response's; return the language it was made in."""
-    refuse = _refuse
     if IDENTITY_SHEET not in sheets:
-        refuse("This is not a workbook downloaded from this questionnaire (it has no "
+        _refuse("This is not a workbook downloaded from this questionnaire (it has no "
                "surveyapp identity). Download the workbook on the questionnaire's “Work "
                "offline in Excel” page, fill that one in and upload it.")
     found: dict[str, str] = {}
@@ -679,26 +664,26 @@ def _check_identity(sheets: Mapping[str, Any], expected: WorkbookIdentity, secre
         if values and values[0] is not None:
             found[str(values[0])] = "" if len(values) < 2 else cell_text(values[1])
     if found.get("format") != FORMAT:
-        refuse("This workbook was made by another version of surveyapp or is not an answers "
+        _refuse("This workbook was made by another version of surveyapp or is not an answers "
                "workbook. Download a new workbook and copy your answers into it.")
     if not hmac.compare_digest(found.get("signature", ""), signature(secret, found)):
-        refuse("The workbook's hidden identity was changed, or the workbook was made by "
+        _refuse("The workbook's hidden identity was changed, or the workbook was made by "
                "another site: its signature does not match. Download a new workbook from the "
                "questionnaire and copy your answers into it.")
     wanted = expected.fields()
     if found["cycle"] != wanted["cycle"]:
-        refuse(f"This workbook belongs to another assessment cycle, not to “{cycle_title}”. "
+        _refuse(f"This workbook belongs to another assessment cycle, not to “{cycle_title}”. "
                "Download this cycle's workbook from its questionnaire and fill that one in.")
     if found["response"] != wanted["response"] or found["questionnaire"] != wanted[
             "questionnaire"]:
-        refuse("This workbook holds another respondent's answers or another questionnaire "
+        _refuse("This workbook holds another respondent's answers or another questionnaire "
                "of this cycle, not yours. Upload the workbook you downloaded from your own "
                "questionnaire.")
     if found["instrument"] != wanted["instrument"]:
-        refuse("This workbook was made from another version of the instrument. Download a "
+        _refuse("This workbook was made from another version of the instrument. Download a "
                "new workbook and copy your answers into it.")
     if found["rows"] != wanted["rows"]:
-        refuse(f"The questions of this questionnaire changed after the workbook was "
+        _refuse(f"The questions of this questionnaire changed after the workbook was "
                f"downloaded ({found.get('created', 'earlier')}). Download a new workbook and "
                "copy your answers into it.")
     return found["language"]
@@ -710,9 +695,10 @@ def _check_sheets(sheets: Mapping[str, Any], words: dict[str, Any]) -> None:
     missing = [name for name in expected if name not in sheets]
     problems = []
     for name in missing:
-        renamed = f" Was it renamed (this workbook has {_quoted(extra)})? Give it back its " \
-                  "name." if extra else " Download a new workbook and copy your answers into it."
-        problems.append(CellProblem(f"The sheet “{name}” is missing.{renamed}"))
+        what_to_do = (f"Was it renamed (this workbook has {_quoted(extra)})? Give it back its "
+                      "name." if extra else
+                      "Download a new workbook and copy your answers into it.")
+        problems.append(CellProblem(f"The sheet “{name}” is missing. {what_to_do}"))
     if not missing:
         problems += [CellProblem(f"The sheet “{name}” was added: delete it. Answers are read "
                                  f"from the “{words['answers_sheet']}” sheet only.", name)

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from scoring.submissions import cell_text
 from surveyapp.file_types import XLSX, detect
 from surveyapp.models import Answer, Response
 from surveyapp.models.base import now_utc
@@ -33,7 +34,6 @@ from surveyapp.services.answer_workbook import (
     WorkbookIdentity,
     WorkbookRefused,
     build_workbook,
-    cell_text,
     cell_values,
     code_of,
     read_workbook,

@@ -192,8 +192,11 @@ def preview(cycle: Cycle, questionnaire_id: str, data: bytes, filename: str, use
     _check_cycle(cycle, questionnaire_id)
     check_export_file(data, filename, max_bytes)
     cycle_id, user_id = cycle.id, user.id
-    report = _run(cycle, questionnaire_id, data, filename, Actor.of(user), None)
-    db.session.rollback()
+    dry_run = db.session.begin_nested()
+    try:
+        report = _run(cycle, questionnaire_id, data, filename, Actor.of(user), None)
+    finally:
+        dry_run.rollback()
     db.session.execute(delete(SubmissionImport).where(
         SubmissionImport.cycle_id == cycle_id, SubmissionImport.created_by_id == user_id,
         SubmissionImport.imported_at.is_(None)))

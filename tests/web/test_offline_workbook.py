@@ -638,3 +638,28 @@ def test_a_workbook_from_before_the_framework_changed_is_refused(
     assert "Workbook: The questions of this questionnaire changed after the workbook was " \
            "downloaded (" in problems_in(sent)
     assert stored(app, cycle_id, "rubric") == {}
+
+
+@pytest.mark.parametrize(("key", "questionnaire"), [
+    ("jiu-rbm", "self_assessment"), ("ccpm", "coordinator"), ("cpas-red", "red")])
+def test_every_bundled_questionnaire_comes_back_unchanged(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], world: World, key: str,
+    questionnaire: str,
+) -> None:
+    """A workbook uploaded as downloaded is accepted and changes nothing."""
+    unit, coordinator, respondent = world.cluster, world.coordinator, world.focal_point
+    framework: list[tuple[str, str, str | None]] = []
+    if key == "cpas-red":
+        unit, coordinator, respondent = (world.mission, world.mission_coordinator,
+                                         world.working_group)
+        framework = [("impact", "I1", None), ("outcome", "O1", "I1"), ("output", "OP1", "O1"),
+                     ("output", "OP2", "O1")]
+    cycle_id = make_cycle(app, key, unit, coordinator, focal_points=[respondent],
+                          framework=framework)
+    login(respondent)
+    workbook = download(client, cycle_id, questionnaire)
+    rows = rows_of(workbook)
+    assert len(rows) > 10
+    sent = upload(client, cycle_id, workbook, questionnaire=questionnaire)
+    assert sent.status_code == 302, problems_in(sent)
+    assert stored(app, cycle_id, questionnaire) == {}

@@ -631,11 +631,8 @@ def read_workbook(data: bytes, identity: WorkbookIdentity, rows: Sequence[SheetR
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False,
                                  keep_links=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as error:
-        raise WorkbookRefused([CellProblem(
-            f"The workbook cannot be opened ({error.__class__.__name__}). Open it in Excel or "
-            "LibreOffice, save it again as Excel Workbook (.xlsx), and upload the new copy.")]
-        ) from None
+    except UNREADABLE as error:
+        raise _unreadable(error) from None
     try:
         sheets = {sheet.title: sheet for sheet in workbook.worksheets}
         # The workbook's own (signed) language names its sheets, even if the respondent
@@ -643,8 +640,21 @@ def read_workbook(data: bytes, identity: WorkbookIdentity, rows: Sequence[SheetR
         words = texts(_check_identity(sheets, identity, secret, cycle_title))
         _check_sheets(sheets, words)
         return _read_rows(sheets[words["answers_sheet"]], words, rows)
+    except UNREADABLE as error:  # sheets are parsed as they are read
+        raise _unreadable(error) from None
     finally:
         workbook.close()
+
+
+#: What a damaged workbook makes openpyxl raise (SyntaxError covers XML parse errors).
+UNREADABLE = (zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError, SyntaxError,
+              EOFError, OSError)
+
+
+def _unreadable(error: Exception) -> WorkbookRefused:
+    return WorkbookRefused([CellProblem(
+        f"The workbook cannot be read ({error.__class__.__name__}). Open it in Excel or "
+        "LibreOffice, save it again as Excel Workbook (.xlsx), and upload the new copy.")])
 
 
 def _refuse(message: str) -> NoReturn:
@@ -656,8 +666,8 @@ def _check_identity(sheets: Mapping[str, Any], expected: WorkbookIdentity, secre
     """Refuse a workbook that is not this response's; return the language it was made in."""
     if IDENTITY_SHEET not in sheets:
         _refuse("This is not a workbook downloaded from this questionnaire (it has no "
-               "surveyapp identity). Download the workbook on the questionnaire's “Work "
-               "offline in Excel” page, fill that one in and upload it.")
+                "surveyapp identity). Download the workbook on the questionnaire's “Work "
+                "offline in Excel” page, fill that one in and upload it.")
     found: dict[str, str] = {}
     for values in sheets[IDENTITY_SHEET].iter_rows(max_row=len(IDENTITY_FIELDS) + 5,
                                                   max_col=2, values_only=True):
@@ -665,27 +675,28 @@ def _check_identity(sheets: Mapping[str, Any], expected: WorkbookIdentity, secre
             found[str(values[0])] = "" if len(values) < 2 else cell_text(values[1])
     if found.get("format") != FORMAT:
         _refuse("This workbook was made by another version of surveyapp or is not an answers "
-               "workbook. Download a new workbook and copy your answers into it.")
-    if not hmac.compare_digest(found.get("signature", ""), signature(secret, found)):
+                "workbook. Download a new workbook and copy your answers into it.")
+    if not hmac.compare_digest(found.get("signature", "").encode("utf-8"),
+                               signature(secret, found).encode("utf-8")):
         _refuse("The workbook's hidden identity was changed, or the workbook was made by "
-               "another site: its signature does not match. Download a new workbook from the "
-               "questionnaire and copy your answers into it.")
+                "another site: its signature does not match. Download a new workbook from the "
+                "questionnaire and copy your answers into it.")
     wanted = expected.fields()
     if found["cycle"] != wanted["cycle"]:
         _refuse(f"This workbook belongs to another assessment cycle, not to “{cycle_title}”. "
-               "Download this cycle's workbook from its questionnaire and fill that one in.")
+                "Download this cycle's workbook from its questionnaire and fill that one in.")
     if found["response"] != wanted["response"] or found["questionnaire"] != wanted[
             "questionnaire"]:
         _refuse("This workbook holds another respondent's answers or another questionnaire "
-               "of this cycle, not yours. Upload the workbook you downloaded from your own "
-               "questionnaire.")
+                "of this cycle, not yours. Upload the workbook you downloaded from your own "
+                "questionnaire.")
     if found["instrument"] != wanted["instrument"]:
         _refuse("This workbook was made from another version of the instrument. Download a "
-               "new workbook and copy your answers into it.")
+                "new workbook and copy your answers into it.")
     if found["rows"] != wanted["rows"]:
         _refuse(f"The questions of this questionnaire changed after the workbook was "
-               f"downloaded ({found.get('created', 'earlier')}). Download a new workbook and "
-               "copy your answers into it.")
+                f"downloaded ({found.get('created', 'earlier')}). Download a new workbook and "
+                "copy your answers into it.")
     return found["language"]
 
 

@@ -253,6 +253,19 @@ def _bomb(data: bytes) -> bytes:
     return buffer.getvalue()
 
 
+def _damaged_sheet(data: bytes) -> bytes:
+    """The workbook with the answers sheet's XML cut short, the archive itself sound."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            content = source.read(entry.filename)
+            if entry.filename == "xl/worksheets/sheet2.xml":
+                content = content[: len(content) // 2]
+            target.writestr(entry, content)
+    return buffer.getvalue()
+
+
 def _plain_workbook(_data: bytes) -> bytes:
     book = Workbook()
     book.active["A1"] = "my own answers"
@@ -333,6 +346,12 @@ MALFORMED: list[tuple[str, dict[str, dict[str, Any]], Any, Any, str]] = [
      "possible decompression bomb."),
     ("corrupt-zip", {}, None, lambda data: data[: len(data) // 2],
      "Workbook: The file looks like an Office document or ZIP archive but cannot be read"),
+    ("damaged-sheet", {}, None, _damaged_sheet,
+     "Workbook: The workbook cannot be read (ParseError). Open it in Excel or LibreOffice, "
+     "save it again as Excel Workbook (.xlsx), and upload the new copy."),
+    ("forged-signature", {}, _identity("signature", "é" * 64), None,
+     "Workbook: The workbook's hidden identity was changed, or the workbook was made by "
+     "another site: its signature does not match."),
     ("empty", {}, None, lambda _data: b"",
      "Workbook: The file is empty. Choose the workbook you filled in and try again."),
 ]

@@ -152,11 +152,15 @@ def read_tables(data: bytes, name: str) -> Tables:
     if not data.strip():
         raise _file_problem(name, "the file is empty: export the submissions again")
     if data.startswith(b"PK\x03\x04"):
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = archive.namelist()
-            if "[Content_Types].xml" in names:
-                return _xlsx_tables(data, name)
-            return _zip_tables(archive, names, name)
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                names = archive.namelist()
+                if "[Content_Types].xml" in names:
+                    return _xlsx_tables(data, name)
+                return _zip_tables(archive, names, name)
+        except (zipfile.BadZipFile, OSError, EOFError) as error:
+            raise _file_problem(name, f"this .zip or .xlsx file is damaged "
+                                      f"({error.__class__.__name__}): export it again") from None
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise _file_problem(name, "this is an old .xls workbook: export the submissions as "
                                   ".xlsx or CSV")
@@ -202,15 +206,15 @@ def _xlsx_tables(data: bytes, name: str) -> Tables:
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+        try:  # sheets are parsed as they are read: a damaged one fails here
+            tables = [(sheet.title, [[_cell(value) for value in values]
+                                     for values in sheet.iter_rows(values_only=True)])
+                      for sheet in workbook.worksheets]
+        finally:
+            workbook.close()
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError) as error:
         raise _file_problem(name, f"this is not a readable .xlsx workbook "
                                   f"({error.__class__.__name__}): export it again") from None
-    try:
-        tables = [(sheet.title, [[_cell(value) for value in values]
-                                 for values in sheet.iter_rows(values_only=True)])
-                  for sheet in workbook.worksheets]
-    finally:
-        workbook.close()
     return Tables(tables[0][1], dict(tables[1:]))
 
 

@@ -342,3 +342,22 @@ def test_the_command_line_imports_the_same_way(
     with app.app_context():
         assert db.session.scalar(select(func.count(Answer.id)).join(Response).where(
             Response.external_id.is_not(None))) == 4
+
+
+def test_a_damaged_workbook_export_gets_a_message(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], world: World, mini: int
+) -> None:
+    source = zipfile.ZipFile(io.BytesIO(xlsx_bytes({"mini_partners": mini_export(
+        partner("s-1"))})))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            content = source.read(entry.filename)
+            if entry.filename == "xl/worksheets/sheet1.xml":
+                content = content[: len(content) // 2]
+            target.writestr(entry, content)
+    login(world.coordinator)
+    _, report = previewed(client, mini, buffer.getvalue(), "kobo.xlsx")
+    assert ("kobo.xlsx:1: this is not a readable .xlsx workbook (ParseError): export it again"
+            in report)
+    assert imported(app, mini) == {}

@@ -116,6 +116,13 @@ class RefusedSubmission:
     problems: tuple[RowProblem, ...]
 
 
+class AcceptedSubmission(NamedTuple):
+    """A submission whose rows were all converted: its row in the main table and its id."""
+
+    row: int
+    respondent: str
+
+
 class Conversion(NamedTuple):
     """The long rows of the accepted submissions, and the refused ones with their reasons."""
 
@@ -247,6 +254,11 @@ def _text(value: RawValue) -> str:
     return str(value).strip()
 
 
+def cell_text(value: object) -> str:
+    """A spreadsheet cell as text: ``4.0`` reads ``4``, a date at midnight year-month-day."""
+    return _text(_cell(value))
+
+
 def _folded(text: str) -> str:
     """Labels compared without case or extra spaces."""
     return " ".join(text.split()).casefold()
@@ -355,12 +367,23 @@ def convert_submissions(
     :raises SubmissionsInvalid: when the file as a whole does not fit the questionnaire
         (unknown or duplicate columns, missing repeat tables, no question at all).
     """
+    return convert_each_submission(instrument, questionnaire_id, table_rows, source_name,
+                                   repeat_tables)[0]
+
+
+def convert_each_submission(
+    instrument: Instrument, questionnaire_id: str, table_rows: Table, source_name: str,
+    repeat_tables: Mapping[str, Table] | None = None,
+) -> tuple[Conversion, tuple[AcceptedSubmission, ...]]:
+    """:func:`convert_submissions`, and each accepted submission's row and id in file order,
+    for callers that report submission by submission (the web import into a cycle)."""
     try:
         form = build_xlsform(instrument, questionnaire_id)
     except ExportRefused as error:
         raise _file_problem(source_name, str(error)) from None
-    return _Converter(instrument, form, questionnaire_id, source_name).run(
-        table_rows, repeat_tables or {})
+    converter = _Converter(instrument, form, questionnaire_id, source_name)
+    conversion = converter.run(table_rows, repeat_tables or {})
+    return conversion, converter.accepted
 
 
 class _Converter:
@@ -383,6 +406,7 @@ class _Converter:
         self.type_item = next((item for item in self.items
                                if item.role == "organisation_type" and not item.per_level), None)
         self.levels = list(dict.fromkeys(f.level for f in form.fields if f.level))
+        self.accepted: tuple[AcceptedSubmission, ...] = ()
 
     def run(self, main: Table, repeats: Mapping[str, Table]) -> Conversion:
         header, problems = self._header(main, self.source, None)
@@ -393,6 +417,7 @@ class _Converter:
         submissions = list(self._submissions(main, header))
         children, refused = self._children(repeat_tables, submissions)
         rows: list[LongRow] = []
+        accepted: list[AcceptedSubmission] = []
         for submission in submissions:
             own = children.get(submission.row, [])
             converted = [*submission.rows, *(row for entry in own for row in entry.rows)]
@@ -404,7 +429,9 @@ class _Converter:
                                                  tuple(problems)))
             else:
                 rows += self._with_type(converted)
+                accepted.append(AcceptedSubmission(submission.row, submission.respondent))
         refused.sort(key=lambda entry: entry.row)
+        self.accepted = tuple(accepted)
         return Conversion(tuple(rows), tuple(refused))
 
     # ------------------------------------------------------------------ tables

@@ -65,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         cycles,
         dashboards,
         evidence,
+        imports,
         instrument_admin,
         invitations,
         main,
@@ -77,7 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     for blueprint in (auth.bp, main.bp, cycles.bp, respond.bp, review.bp, notifications.bp,
                       admin.bp, results.bp, evidence.bp, invitations.bp, account.bp, api.bp,
-                      plans.bp, dashboards.bp, instrument_admin.bp):
+                      plans.bp, dashboards.bp, instrument_admin.bp, imports.bp):
         app.register_blueprint(blueprint)
     register_commands(app.cli)
     return app

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "interop",
     "check",
     "backup",
+    "imports",
 )
 
 

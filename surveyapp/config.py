@@ -57,6 +57,8 @@ class DefaultConfig:
     UPLOAD_DIR: str | None = None
     #: The largest evidence file accepted, in bytes (below MAX_CONTENT_LENGTH).
     EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
+    #: The largest answers workbook or Kobo/ODK submissions export accepted, in bytes.
+    IMPORT_MAX_BYTES = 10 * 1024 * 1024
     #: Outgoing e-mail (surveyapp/mail.py): none is sent while MAIL_SERVER is unset.
     MAIL_SERVER: str | None = None
     MAIL_PORT = 25

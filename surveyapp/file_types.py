@@ -17,6 +17,7 @@ import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from surveyapp.storage import CHUNK_SIZE, UploadRefused, readable_size
 
@@ -315,7 +316,7 @@ def _legacy_office_kind(path: Path) -> FileKind:
     found = _contains_any(path, (*names.values(), *macro_names))
     if found & set(macro_names):
         raise UploadRefused(
-            "The Office file contains macros (programs), which are not accepted as evidence. "
+            "The Office file contains macros (programs), which are never accepted. "
             "Save it without macros, or as PDF, and upload that."
         )
     for name, kind in OLE_STREAMS:
@@ -350,7 +351,7 @@ def _office_open_xml_kind(path: Path) -> FileKind:
         name.lower().endswith("vbaproject.bin") for name in names
     ):
         raise UploadRefused(
-            "The Office file contains macros (programs), which are not accepted as evidence. "
+            "The Office file contains macros (programs), which are never accepted. "
             "Save it as .docx, .xlsx or .pptx (without macros), or as PDF, and upload that."
         )
     for marker, kind in OOXML_MAIN_PARTS.items():
@@ -386,3 +387,21 @@ def _refuse_bombs(parts: list[zipfile.ZipInfo]) -> None:
                 f"{OFFICE_MAX_RATIO} times over, which no real document is; it is refused as "
                 "a possible decompression bomb. Save it as PDF and upload that."
             )
+
+
+def refuse_archive_bombs(stream: BinaryIO) -> None:
+    """Refuse a ZIP-based file that would expand to absurd sizes, before anything unpacks it.
+
+    For files the app reads itself rather than stores (a Kobo .xlsx export, ODK Central's
+    .zip of CSV tables), which are archives by design.
+
+    :raises UploadRefused: a decompression bomb, or an archive that cannot be read.
+    """
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            _refuse_bombs(archive.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError) as error:
+        raise UploadRefused(
+            f"The file looks like a ZIP archive or an Office workbook but cannot be read "
+            f"({error}). Export it again and upload the new copy."
+        ) from error

@@ -94,7 +94,7 @@ def export(key: str, questionnaire: str | None, output: str | None) -> None:
 
 @click.group("responses")
 def responses() -> None:
-    """Convert answers collected elsewhere into the long format of `surveyapp score`."""
+    """Answers collected elsewhere: convert them for `surveyapp score`, or import them."""
 
 
 @responses.command("convert")

@@ -236,6 +236,7 @@ def _links(cycle: Cycle, access: CycleAccess) -> dict[str, str]:
     """Pages about this cycle that exist on this site and that the user may open."""
     wanted = {
         "invitations": access.may_manage and bool(invitation_questionnaires(cycle)),
+        "imports": access.may_manage and bool(invitation_questionnaires(cycle)),
         "evidence": access.may_see,
         "validation": (access.is_validator or access.may_manage)
         and cycle.state not in (CycleState.draft, CycleState.open),

@@ -4,6 +4,7 @@ from surveyapp.models.api_tokens import ApiToken
 from surveyapp.models.audit import AuditEvent
 from surveyapp.models.cycles import Cycle, CycleParticipant, CycleState, ParticipantRole
 from surveyapp.models.evidence import Evidence, EvidenceKind, EvidenceLink
+from surveyapp.models.imports import SubmissionImport
 from surveyapp.models.instruments import (
     InstrumentOverlay,
     InstrumentStatus,
@@ -70,6 +71,7 @@ __all__ = [
     "ReviewMessage",
     "Role",
     "StoredResult",
+    "SubmissionImport",
     "TargetStage",
     "Unit",
     "UnitKind",

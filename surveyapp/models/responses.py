@@ -32,6 +32,7 @@ class Response(db.Model):
     """One respondent's answers to one questionnaire of a cycle."""
 
     __tablename__ = "responses"
+    __table_args__ = (UniqueConstraint("cycle_id", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"), index=True)
@@ -42,6 +43,11 @@ class Response(db.Model):
     invitation_id: Mapped[int | None] = mapped_column(
         ForeignKey("invitations.id"), unique=True
     )
+    #: Imported submissions: the import they came from and the submission's own id
+    #: (Kobo ``_uuid``, ODK ``instanceID``), unique in the cycle so none is imported twice.
+    submission_import_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submission_imports.id", ondelete="SET NULL"))
+    external_id: Mapped[str | None] = mapped_column(String(200))
     #: CCPM: the partner's organisation type code (reference/instruments.md 1.4, partner q012).
     organization_type: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8), default="en")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
@@ -51,3 +52,9 @@ class LandingForm(FlaskForm):
 
 class SubmitForm(FlaskForm):
     """Only the CSRF token: submitting is one button."""
+
+
+class WorkbookForm(FlaskForm):
+    """The upload of an answers workbook filled in offline."""
+
+    workbook = FileField("The workbook you filled in (.xlsx)")

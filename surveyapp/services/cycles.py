@@ -438,13 +438,14 @@ def visible_cycles(user: User) -> list[Cycle]:
 
 
 def partner_response_counts(cycle_ids: Iterable[int]) -> dict[int, int]:
-    """Submitted answers through invitation links, by cycle, in one query."""
+    """Submitted partner answers (through invitation links, or imported), by cycle, in one
+    query: the responses of respondents without an account."""
     ids = list(cycle_ids)
     if not ids:
         return {}
     rows = db.session.execute(
         select(Response.cycle_id, func.count(Response.id))
-        .where(Response.cycle_id.in_(ids), Response.invitation_id.is_not(None),
+        .where(Response.cycle_id.in_(ids), Response.respondent_id.is_(None),
                Response.state != ResponseState.draft)
         .group_by(Response.cycle_id))
     return {cycle_id: count for cycle_id, count in rows}

@@ -83,3 +83,17 @@ def page(browser: Browser) -> Iterator[Page]:
     yield page
     context.close()
     assert errors == [], f"the browser console reported errors: {errors}"
+
+
+@pytest.fixture
+def problem_page(browser: Browser) -> Iterator[Page]:
+    """A phone-sized page that expects error statuses: Chromium reports each 4xx document as
+    a console error, so only the other console errors fail the test."""
+    context = browser.new_context(viewport=PHONE_VIEWPORT)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" and "status of 4" not in message.text else None)
+    yield page
+    context.close()
+    assert errors == [], f"the browser console reported errors: {errors}"

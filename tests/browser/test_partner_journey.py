@@ -3,12 +3,11 @@ unusable links (invalid, expired, already used) each get a page that says why.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from surveyapp.extensions import db
@@ -18,7 +17,6 @@ from surveyapp.services.audit import Actor
 from surveyapp.services.cycles import CycleDraft, add_participant, change_state, create_cycle
 from surveyapp.services.instrument_versions import ensure_bundled_versions
 from surveyapp.services.invitations import create_invitations, token_hash
-from tests.browser.conftest import PHONE_VIEWPORT
 
 pytestmark = pytest.mark.browser
 
@@ -92,20 +90,6 @@ def test_partner_submits_the_ccpm_questionnaire_on_a_phone(
         assert response is not None
         assert (response.state.value, response.organization_type) == ("submitted", "2")
         assert response.respondent_id is None
-
-
-@pytest.fixture
-def problem_page(browser: Browser) -> Iterator[Page]:
-    """A phone-sized page that expects error statuses: Chromium reports each 4xx document as
-    a console error, so only the other console errors fail the test."""
-    context = browser.new_context(viewport=PHONE_VIEWPORT)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text)
-            if message.type == "error" and "status of 4" not in message.text else None)
-    yield page
-    context.close()
-    assert errors == [], f"the browser console reported errors: {errors}"
 
 
 def test_unusable_links_each_get_a_clear_page(

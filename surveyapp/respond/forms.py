@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
@@ -25,8 +26,8 @@ class LandingForm(FlaskForm):
     """A partner's first visit: their organisation type (when asked) and language."""
 
     organization_type = RadioField(validators=[InputRequired(
-        message="Choose the type of organisation you represent.")])
-    language = RadioField("Language", validators=[InputRequired()])
+        message=_l("Choose the type of organisation you represent."))])
+    language = RadioField(_l("Language"), validators=[InputRequired()])
 
     @classmethod
     def for_invitation(cls, invitation: Invitation, questionnaire: Questionnaire) -> LandingForm:

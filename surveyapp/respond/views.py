@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -66,8 +68,8 @@ from surveyapp.services.questionnaire import (
 bp = Blueprint("respond", __name__)
 
 CONFLICT_MESSAGE = (
-    "These answers were changed in another window at the same moment. Reload the page to see "
-    "the latest answers; what you typed is kept in this browser until it is saved."
+    _l("These answers were changed in another window at the same moment. Reload the page to see "
+       "the latest answers; what you typed is kept in this browser until it is saved.")
 )
 
 
@@ -104,7 +106,7 @@ def _respondent(response: Response, actor: Actor, *, may_edit: bool, endpoint_pr
                 url_values: dict[str, Any]) -> Respondent:
     layout = layout_for(response)
     locked = locked_reason(response) if may_edit else (
-        locked_reason(response) or "You cannot change these answers.")
+        locked_reason(response) or _("You cannot change these answers."))
     editable = editable_keys(response, layout) if locked is None else frozenset()
     return Respondent(response, layout, actor, endpoint_prefix, url_values, editable, locked)
 
@@ -117,7 +119,7 @@ def signed_in_respondent(cycle_id: int, questionnaire: str) -> Respondent:
         Response.cycle_id == cycle.id, Response.questionnaire == questionnaire,
         Response.respondent_id == user.id))
     require(response is not None and access.is_focal_point,
-            "You have no questionnaire of that name to answer in this cycle.", status=404)
+            _l("You have no questionnaire of that name to answer in this cycle."), status=404)
     assert response is not None
     return _respondent(response, Actor.of(user), may_edit=may_edit_response(user, response, access),
                        endpoint_prefix="respond.",
@@ -339,7 +341,8 @@ def _after_save(who: Respondent, page: Page, action: str) -> str:
 def _page(who: Respondent, number: int) -> tuple[str, int] | WerkzeugResponse:
     page = who.layout.page(number)
     if page is None:
-        abort(404, description=f"This questionnaire has {len(who.layout.pages)} pages.")
+        abort(404, description=_("This questionnaire has %(count)s pages.",
+                                 count=len(who.layout.pages)))
     if request.method == "GET":
         return _render_page(who, page)
     form = page_form_class(page, who.language, who.editable)()
@@ -418,7 +421,8 @@ def _autosave(who: Respondent) -> tuple[WerkzeugResponse, int]:
         sent = {key: _raw_from_json(_slot_by_key(who.layout, key), parts)
                 for key, parts in payload.get("slots", {}).items()}
     except PayloadError as problem:
-        return jsonify(error=f"This save request cannot be read ({problem})."), 400
+        return jsonify(error=_("This save request cannot be read (%(problem)s).",
+                                 problem=problem)), 400
     answers = answers_by_slot(who.response)
     saved, errors = [], {}
     try:
@@ -426,7 +430,7 @@ def _autosave(who: Respondent) -> tuple[WerkzeugResponse, int]:
             if slot.key not in sent:
                 continue
             if not who.may_change(slot):
-                errors[slot.key] = {"value": "This question can no longer change."}
+                errors[slot.key] = {"value": _("This question can no longer change.")}
                 continue
             result = save_answer(who.response, slot.item_id, slot.framework_node, sent[slot.key],
                                  who.actor, layout=who.layout, answers=answers,
@@ -540,7 +544,7 @@ def submit(cycle_id: int, questionnaire: str) -> tuple[str, int] | WerkzeugRespo
     refused = _submit(who)
     if refused is not None:
         return refused
-    flash("Your answers were submitted and are now locked for validation. Thank you.",
+    flash(_("Your answers were submitted and are now locked for validation. Thank you."),
           "success")
     return redirect(url_for("cycles.detail", cycle_id=cycle_id))
 
@@ -552,7 +556,7 @@ def item(cycle_id: int, questionnaire: str, item_id: str) -> WerkzeugResponse:
     who = signed_in_respondent(cycle_id, questionnaire)
     slot = who.layout.slot(item_id, request.args.get("node", ""))
     if slot is None:
-        abort(404, description="This questionnaire has no such question.")
+        abort(404, description=_("This questionnaire has no such question."))
     number = who.layout.page_of(slot.key)
     return redirect(who.url("page", number=number) + f"#q-{slot.key}")
 
@@ -606,7 +610,7 @@ def invitation_page(token: str, number: int) -> tuple[str, int] | WerkzeugRespon
 def invitation_autosave(token: str) -> tuple[WerkzeugResponse, int]:
     who = invited_respondent(token)
     if who is None:
-        return jsonify(error="Start from the invitation link first."), 409
+        return jsonify(error=_("Start from the invitation link first.")), 409
     return _autosave(who)
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import io
 
 from flask import Blueprint, render_template, request, send_file
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -55,14 +56,15 @@ def report_page(cycle_id: int) -> str:
 def download_report(cycle_id: int, extension: str) -> WerkzeugResponse:
     cycle = _cycle_with_results(cycle_id)
     require(report_kind(cycle) is not None,
-            "There is no report before the answers are submitted.", status=409)
+            _l("There is no report before the answers are submitted."), status=409)
     language = request.args.get("lang", "en")
-    require(language in LANGUAGES, f"Reports are written in {', '.join(LANGUAGES)}.",
+    require(language in LANGUAGES, _l("Reports are written in %(languages)s.",
+                                      languages=', '.join(LANGUAGES)),
             status=400)
     report = _report(cycle, language)
     if report.data is None:
-        raise AccessDenied("The answers of this cycle cannot be scored yet: see the report "
-                           "page for the problems.", 409)
+        raise AccessDenied(_l("The answers of this cycle cannot be scored yet: see the report "
+                              "page for the problems."), 409)
     if extension == "pdf":
         content = render_pdf(report.data)
     else:
@@ -76,7 +78,7 @@ def download_report(cycle_id: int, extension: str) -> WerkzeugResponse:
 
 def _cycle_with_results(cycle_id: int) -> Cycle:
     cycle, access = load_cycle_for(signed_in_user(), cycle_id)
-    require(access.may_see_results, "Your roles do not include reading this cycle's results.")
+    require(access.may_see_results, _l("Your roles do not include reading this cycle's results."))
     return cycle
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -191,8 +192,8 @@ def _questionnaire(cycle: Cycle, questionnaire_id: str) -> Questionnaire:
         if questionnaire.id == questionnaire_id:
             return questionnaire
     raise ServiceError(
-        f"“{questionnaire_id}” is not a questionnaire of this cycle that is answered through "
-        "invitation links."
+        _("“%(questionnaire_id)s” is not a questionnaire of this cycle that is answered through "
+          "invitation links.", questionnaire_id=questionnaire_id)
     )
 
 
@@ -234,14 +235,16 @@ def parse_email_list(*texts: str) -> list[str]:
     wrong = [entry for entry in entries
              if not _ADDRESS.match(entry) or len(entry) > ADDRESS_MAX]
     if wrong:
-        shown = ", ".join(wrong[:10]) + (f" and {len(wrong) - 10} more" if len(wrong) > 10 else "")
+        shown = ", ".join(wrong[:10])
+        if len(wrong) > 10:
+            shown = _("%(shown)s and %(count)s more", shown=shown, count=len(wrong) - 10)
         raise ServiceError(
-            f"These entries are not e-mail addresses: {shown}. Put one address per line "
-            "(name@example.org) and try again."
+            _("These entries are not e-mail addresses: %(shown)s. Put one address per line "
+              "(name@example.org) and try again.", shown=shown)
         )
     unique = list(dict.fromkeys(entry.lower() for entry in entries))
     if not unique:
-        raise ServiceError("No e-mail address was found. Paste or upload at least one.")
+        raise ServiceError(_("No e-mail address was found. Paste or upload at least one."))
     return unique
 
 
@@ -250,23 +253,26 @@ def _check_request(cycle: Cycle, emails: list[str] | None, count: int | None,
     """How many links to make, after checking everything asked; ServiceError otherwise."""
     if cycle.state not in INVITING_STATES:
         raise ServiceError(
-            f"Links can be made while the cycle is a draft or open; it is "
-            f"{cycle.state.label.lower()}.")
+            _("Links can be made while the cycle is a draft or open; it is %(state)s.",
+              state=cycle.state.label.lower()))
     if (emails is None) == (count is None):
-        raise ServiceError("Either give e-mail addresses or say how many links to make.")
+        raise ServiceError(_("Either give e-mail addresses or say how many links to make."))
     wanted = len(emails) if emails is not None else int(count or 0)
     if not 1 <= wanted <= BATCH_MAX:
-        raise ServiceError(f"Make between 1 and {BATCH_MAX} links at a time.")
+        raise ServiceError(_("Make between 1 and %(batch_max)s links at a time.",
+                             batch_max=BATCH_MAX))
     languages = instrument_of(cycle).languages
     if language not in languages:
         raise ServiceError(
-            f"The questionnaire is available in {', '.join(languages)}, not “{language}”.")
+            _("The questionnaire is available in %(languages)s, not “%(language)s”.",
+              languages=', '.join(languages), language=language))
     if expires_on < today:
-        raise ServiceError(f"The expiry date {expires_on.isoformat()} has already passed.")
+        raise ServiceError(_("The expiry date %(expires_on)s has already passed.",
+                             expires_on=expires_on.isoformat()))
     if expires_on > today + timedelta(days=EXPIRY_MAX_DAYS):
         raise ServiceError(
-            f"Links may not last more than a year; choose an expiry date before "
-            f"{(today + timedelta(days=EXPIRY_MAX_DAYS)).isoformat()}.")
+            _("Links may not last more than a year; choose an expiry date before %(today)s.",
+              today=(today + timedelta(days=EXPIRY_MAX_DAYS)).isoformat()))
     return wanted
 
 
@@ -320,9 +326,9 @@ def _refuse_live_duplicates(cycle: Cycle, questionnaire: str, emails: list[str])
     ))
     if taken:
         raise ServiceError(
-            "These addresses already have a link for this questionnaire: "
-            f"{', '.join(sorted(taken))}. Revoke those links first if you want to send new "
-            "ones, or leave the addresses out.")
+            _("These addresses already have a link for this questionnaire: %(taken)s. Revoke "
+              "those links first if you want to send new ones, or leave the addresses out.",
+              taken=', '.join(sorted(taken))))
 
 
 def invitation_link(token: str, site_root: str) -> str:
@@ -437,9 +443,10 @@ def response_for_invitation(
     if organization_type is not None:
         organization_type = _check_organisation_type(type_item, organization_type)
     elif response is None and type_item is not None:
-        raise ServiceError("Choose the type of organisation you represent.")
+        raise ServiceError(_("Choose the type of organisation you represent."))
     if language is not None and language not in instrument_of(cycle).languages:
-        raise ServiceError(f"The questionnaire is not available in “{language}”.")
+        raise ServiceError(_("The questionnaire is not available in “%(language)s”.",
+                             language=language))
     if response is None:
         response = Response(
             cycle_id=cycle.id, questionnaire=questionnaire.id, invitation=invitation,
@@ -466,7 +473,7 @@ def _check_organisation_type(item: Item | None, code: str) -> str:
     code = code.strip()
     codes = [str(option.code) for option in item.options] if item else []
     if code not in codes:
-        raise ServiceError("Choose one of the listed types of organisation.")
+        raise ServiceError(_("Choose one of the listed types of organisation."))
     return code
 
 
@@ -508,9 +515,9 @@ def revoke(invitation: Invitation, actor: Actor) -> None:
     """
     cycle = db.session.get_one(Cycle, invitation.cycle_id)
     if cycle.state is CycleState.closed:
-        raise ServiceError("The cycle is closed; its links no longer work anyway.")
+        raise ServiceError(_("The cycle is closed; its links no longer work anyway."))
     if invitation.revoked_at is not None:
-        raise ServiceError("This link was revoked already.")
+        raise ServiceError(_("This link was revoked already."))
     invitation.revoked_at = now_utc()
     db.session.flush()
     record(actor, "invitation.revoked", "invitation", invitation.id, cycle_id=cycle.id,

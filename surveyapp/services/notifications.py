@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, select, update
 
 from surveyapp.extensions import db
@@ -134,7 +135,7 @@ def mark_read(user: User, notification_id: int) -> Notification:
     """
     notice = db.session.get(Notification, notification_id)
     if notice is None or notice.user_id != user.id:
-        raise ServiceError("There is no such notification.")
+        raise ServiceError(_("There is no such notification."))
     if notice.read_at is None:
         notice.read_at = now_utc()
         db.session.flush()

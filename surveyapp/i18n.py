@@ -115,6 +115,13 @@ def localized(text: Mapping[str, str] | None, language: str | None = None) -> Ma
     return Markup('<span lang="en">') + escape(text["en"]) + Markup("</span>") + fallback_marker()
 
 
+def plain_text(text: Mapping[str, str] | None, language: str | None = None) -> str:
+    """Instrument text as plain text (page titles, shortened lists): no mark, no HTML."""
+    if not text:
+        return ""
+    return text.get(language or current_language()) or text["en"]
+
+
 @bp.post("/language")
 def choose() -> Response:
     """The header's language switcher: remember the choice in the session, go back."""
@@ -132,5 +139,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         current_language=current_language, text_direction=text_direction,
         language_names=LANGUAGE_NAMES, page_languages=LANGUAGES, localized=localized,
-        covers=covers,
+        covers=covers, plain_text=plain_text,
     )

@@ -23,10 +23,10 @@ from wtforms.fields.choices import SelectChoice
 
 from surveyapp.auth.sessions import signed_in_user
 from surveyapp.extensions import db
+from surveyapp.i18n import LANGUAGE_NAMES, plain_text, respondent_languages
 from surveyapp.invitations.forms import InvitationForm
 from surveyapp.mail import mail_configured
 from surveyapp.models import Cycle, CycleState, Invitation
-from surveyapp.respond.forms import LANGUAGE_NAMES
 from surveyapp.services import ServiceError
 from surveyapp.services.access import AccessDenied, load_cycle_for, require
 from surveyapp.services.audit import Actor
@@ -77,13 +77,22 @@ def _uploaded_list(upload: FileStorage | None) -> str:
               "upload it again.")) from None
 
 
+def language_choice(code: str, instrument_languages: tuple[str, ...]) -> str:
+    """A language as the coordinator picks it, saying when the questions stay in English."""
+    name = LANGUAGE_NAMES.get(code, code)
+    if code in instrument_languages:
+        return name
+    return _("%(language)s (pages only: the questions are shown in English)", language=name)
+
+
 def _form_for(cycle: Cycle) -> InvitationForm:
     form = InvitationForm()
     instrument = instrument_of(cycle)
     form.questionnaire.choices = [
-        SelectChoice(q.id, q.title["en"]) for q in invitation_questionnaires(cycle)]
+        SelectChoice(q.id, plain_text(q.title)) for q in invitation_questionnaires(cycle)]
     form.language.choices = [
-        SelectChoice(code, LANGUAGE_NAMES.get(code, code)) for code in instrument.languages]
+        SelectChoice(code, language_choice(code, instrument.languages))
+        for code in respondent_languages(instrument.languages)]
     if request.method == "GET":
         form.expires_on.data = default_expiry(cycle, date.today())
     return form

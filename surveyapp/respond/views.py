@@ -12,9 +12,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import refresh
 from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +37,8 @@ from instruments.expressions import references
 from instruments.schema import RubricCriterion
 from surveyapp.auth.sessions import signed_in_user
 from surveyapp.extensions import db
+from surveyapp.i18n import SESSION_KEY, current_language
+from surveyapp.i18n import localized as marked
 from surveyapp.models import Answer, Cycle, Evidence, Response, ResponseState
 from surveyapp.respond.forms import LandingForm, SubmitForm
 from surveyapp.services import ServiceError
@@ -48,6 +62,7 @@ from surveyapp.services.evidence import evidence_for_answers
 from surveyapp.services.invitations import (
     InvitationProblem,
     invitation_actor,
+    invitation_language,
     resolve_invitation,
     response_for_invitation,
 )
@@ -93,7 +108,8 @@ class Respondent:
 
     @property
     def language(self) -> str:
-        return self.response.language
+        """The page's language: instrument text missing in it is shown in English, marked."""
+        return current_language()
 
     def url(self, name: str, **values: Any) -> str:
         return url_for(f"{self.endpoint_prefix}{name}", **self.url_values, **values)
@@ -139,10 +155,22 @@ def invited_respondent(token: str) -> Respondent | None:
                        endpoint_prefix="respond.invitation_", url_values={"token": token})
 
 
+@bp.before_request
+def open_in_invitation_language() -> None:
+    """The pages of an invitation link open in the link's language (surveyapp/i18n.py)."""
+    token = (request.view_args or {}).get("token")
+    if token:
+        g.page_language = invitation_language(token)
+    elif request.endpoint == "respond.invitation_thanks":
+        g.page_language = request.args.get("lang")
+
+
 @bp.app_errorhandler(InvitationProblem)
 def invitation_problem(problem: InvitationProblem) -> tuple[str, int]:
     """An unusable link gets a page saying why and what to do, never a bare error."""
     db.session.rollback()
+    g.page_language = problem.language
+    refresh()  # the language may have been chosen before the link was read
     return render_template("invitations/problem.html", problem=problem), problem.status
 
 
@@ -278,7 +306,7 @@ def _render_page(who: Respondent, page: Page, form: PageForm | None = None, *,
         context_values=_context_values(page, who.layout, answers),
         carried=[view.key for view in views if view.answer and view.answer.carried_over
                  and view.editable],
-        localized=localized, display_value=display_value,
+        localized=marked, display_value=display_value,
         questionnaire_title=localized(who.layout.questionnaire.title, who.language),
     ), status
 
@@ -473,7 +501,7 @@ def _render_review(who: Respondent, *, error: str | None = None, status: int = 2
         "respond/review.html", who=who, missing=missing, error=error,
         pages=_progress(who.layout, statuses, who.language), submit_form=SubmitForm(),
         answered=sum(1 for s in required if s.complete), required=len(required),
-        localized=localized,
+        localized=marked,
         questionnaire_title=localized(who.layout.questionnaire.title, who.language),
     ), status
 
@@ -593,10 +621,12 @@ def invitation_landing(token: str) -> tuple[str, int] | WerkzeugResponse:
             form.form_errors.append(str(refused))
         else:
             db.session.commit()
+            if form.language.data:
+                session[SESSION_KEY] = form.language.data  # the pages follow the choice
             return redirect(url_for("respond.invitation_page", token=token, number=1))
     return render_template(
         "respond/landing.html", form=form, cycle=cycle, questionnaire=questionnaire,
-        localized=localized, language=invitation.language,
+        language=current_language(),
     ), 422 if form.is_submitted() else 200
 
 

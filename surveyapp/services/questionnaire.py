@@ -43,6 +43,7 @@ from instruments.expressions import (
     parse_expression,
 )
 from instruments.schema import Instrument, Item, Node, Option, Questionnaire, Stage
+from surveyapp.i18n import localized as marked
 from surveyapp.models import Answer
 
 #: Separates a slot's key from the name of one of its parts in form field names. Item ids
@@ -51,10 +52,11 @@ PART = "~"
 #: Longest free text accepted in any text box, so one request cannot fill the database.
 MAX_TEXT_LENGTH = 20_000
 #: The page title of items attached to no node (context questions, a closing comment).
-GENERAL_TITLE = {"en": "General questions", "fr": "Questions générales"}
+GENERAL_TITLE = {"en": "General questions", "fr": "Questions générales", "ar": "أسئلة عامة"}
 #: Questionnaire roles answered by the cycle's assigned focal points (web contract).
 FOCAL_POINT_ROLES = frozenset({"focal_point", "coordinator", "working_group"})
-YES_NO = (("yes", {"en": "Yes", "fr": "Oui"}), ("no", {"en": "No", "fr": "Non"}))
+YES_NO = (("yes", {"en": "Yes", "fr": "Oui", "ar": "نعم"}),
+          ("no", {"en": "No", "fr": "Non", "ar": "لا"}))
 
 
 class AnswerRejected(ValueError):
@@ -564,7 +566,7 @@ def _show_rubric(question: Question, value: Any, language: str) -> str:
 
 
 def _choice_field(question: Question, language: str, render_kw: dict[str, Any]) -> UnboundField:
-    choices = [SelectChoice(str(o.code), localized(o.label, language)) for o in question.options]
+    choices = [SelectChoice(str(o.code), marked(o.label, language)) for o in question.options]
     return RadioField(
         localized(question.item.text, language),
         choices=choices,
@@ -574,7 +576,7 @@ def _choice_field(question: Question, language: str, render_kw: dict[str, Any]) 
 
 
 def _stage_field(question: Question, language: str, render_kw: dict[str, Any]) -> UnboundField:
-    choices = [SelectChoice(str(s.stage), localized(s.title, language)) for s in question.stages]
+    choices = [SelectChoice(str(s.stage), marked(s.title, language)) for s in question.stages]
     return RadioField(
         localized(question.item.text, language),
         choices=choices,
@@ -584,7 +586,7 @@ def _stage_field(question: Question, language: str, render_kw: dict[str, Any]) -
 
 
 def _yes_no_field(question: Question, language: str, render_kw: dict[str, Any]) -> UnboundField:
-    choices = [SelectChoice(code, localized(label, language)) for code, label in YES_NO]
+    choices = [SelectChoice(code, marked(label, language)) for code, label in YES_NO]
     return RadioField(
         localized(question.item.text, language),
         choices=choices,
@@ -679,7 +681,7 @@ def slot_fields(slot: Slot, language: str, *, editable: bool) -> dict[str, Unbou
     if question.allows_not_applicable:
         prompt = item.not_applicable.prompt if item.not_applicable else None
         fields[slot.part("na")] = BooleanField(
-            localized(prompt, language) or _("Not applicable"), render_kw=render_kw
+            marked(prompt, language) or _("Not applicable"), render_kw=render_kw
         )
     if question.asks_justification:
         label = _("Justification") if item.justification_required else _("Why does it not apply?")

@@ -163,7 +163,7 @@ def test_email_list_skips_a_heading_and_duplicates() -> None:
 
 @pytest.mark.parametrize(("change", "message"), [
     ({"questionnaire": "coordinator"}, "not a questionnaire of this cycle that is answered"),
-    ({"language": "es"}, "available in en, fr, not “es”"),
+    ({"language": "es"}, "available in en, fr, ar, not “es”"),
     ({"expires_on": date.today() - timedelta(days=1)}, "has already passed"),
     ({"expires_on": date.today() + timedelta(days=400)}, "may not last more than a year"),
     ({"count": 0}, "between 1 and 500"),

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from surveyapp.extensions import db
@@ -434,10 +435,9 @@ def submit_response(response: Response, actor: Actor) -> None:
     missing = [status for status in statuses if status.problem]
     if missing:
         raise ServiceError(
-            _("%(count)s question%(value)s still need%(value2)s an answer: see the list below.",
-              count=len(missing),
-              value='s' if len(missing) != 1 else '',
-              value2='' if len(missing) != 1 else 's')
+            ngettext("%(num)s question still needs an answer: see the list below.",
+                     "%(num)s questions still need an answer: see the list below.",
+                     len(missing))
         )
     _clear_irrelevant(response, statuses, answers, actor)
     returned = response.state is ResponseState.returned

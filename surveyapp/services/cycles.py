@@ -205,9 +205,10 @@ def add_participant(cycle: Cycle, user: User, role: ParticipantRole, actor: Acto
         the matching unit role, or for someone who would validate their own answers.
     """
     if cycle.state not in PEOPLE_STATES[role]:
-        raise ServiceError(_("%(role)ss cannot change once the cycle is %(state)s.",
-                             role=role.value.replace('_', ' ').capitalize(),
-                             state=cycle.state.label.lower()))
+        message = (_("Focal points cannot change once the cycle is %(state)s.")
+                   if role is ParticipantRole.focal_point else
+                   _("Validators cannot change once the cycle is %(state)s."))
+        raise ServiceError(message % {"state": cycle.state.label.lower()})
     if not user.active:
         raise ServiceError(_("%(display_name)s's account is inactive.",
                              display_name=user.display_name))

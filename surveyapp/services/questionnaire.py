@@ -446,17 +446,18 @@ def _parse_yes_no(_question: Question, raw: str) -> str:
 
 
 def _number_range(item: Item) -> str:
-    kind = "a whole number" if item.integer else "a number"
     low, high = item.minimum, item.maximum
     shown = [f"{bound:g}" for bound in (low, high) if bound is not None]
     if low is not None and high is not None:
-        return _("%(kind)s from %(shown)s to %(shown2)s",
-                 kind=kind, shown=shown[0], shown2=shown[1])
+        return (_("a whole number from %(low)s to %(high)s") if item.integer else
+                _("a number from %(low)s to %(high)s")) % {"low": shown[0], "high": shown[1]}
     if low is not None:
-        return _("%(kind)s of at least %(shown)s", kind=kind, shown=shown[0])
+        return (_("a whole number of at least %(low)s") if item.integer else
+                _("a number of at least %(low)s")) % {"low": shown[0]}
     if high is not None:
-        return _("%(kind)s of at most %(shown)s", kind=kind, shown=shown[0])
-    return kind
+        return (_("a whole number of at most %(high)s") if item.integer else
+                _("a number of at most %(high)s")) % {"high": shown[0]}
+    return _("a whole number") if item.integer else _("a number")
 
 
 def _parse_number(question: Question, raw: str) -> int | float:

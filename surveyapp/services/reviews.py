@@ -43,6 +43,7 @@ from scoring import Answer as ScoredAnswer
 from scoring import AnswersInvalid, Responses, StageResult, score
 from scoring.numbers import natural_key
 from surveyapp.extensions import db
+from surveyapp.i18n import plain_text
 from surveyapp.models import (
     Answer,
     Cycle,
@@ -612,8 +613,8 @@ def _checked_value(loaded: LoadedInstrument, item: Item, decision: Decision,
         allowed = [stage.stage for stage in stage_choices(loaded, item)]
         if value not in allowed:
             raise ServiceError(
-                _("Choose the validated stage: the stage the evidence supports (%(str)s).",
-                  str=', '.join(map(str, allowed))))
+                _("Choose the validated stage: the stage the evidence supports (%(stages)s).",
+                  stages=", ".join(map(str, allowed))))
         return value
     if not isinstance(value, Mapping):
         raise ServiceError(_("Give the validated level of every criterion."))
@@ -622,8 +623,8 @@ def _checked_value(loaded: LoadedInstrument, item: Item, decision: Decision,
         allowed = [level.level for level in criterion.levels]
         if value.get(criterion.id) not in allowed:
             raise ServiceError(
-                _("Choose the validated level of %(criterion)s (%(str)s).",
-                  criterion=criterion.label['en'], str=', '.join(map(str, allowed))))
+                _("Choose the validated level of %(criterion)s (%(levels)s).",
+                  criterion=plain_text(criterion.label), levels=", ".join(map(str, allowed))))
         levels[criterion.id] = value[criterion.id]
     return levels
 
@@ -693,8 +694,8 @@ def decide(
     known = {entry.id for entry in evidence}
     unknown = sorted(set(evidence_marks) - known)
     if unknown:
-        raise ServiceError(_("Evidence %(str)s is not attached to this item; reload the page.",
-                             str=', '.join(map(str, unknown))))
+        raise ServiceError(_("Evidence %(numbers)s is not attached to this item; reload the page.",
+                             numbers=", ".join(map(str, unknown))))
     review = ItemReview(
         response_id=response.id, item_id=item_id, framework_node=framework_node,
         round=next_round, decision=decision, comment=comment, validated_value=value,

@@ -26,6 +26,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
+from babel.dates import format_date
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -464,7 +465,8 @@ def test_links_are_emailed_when_a_mail_server_is_set(
     message = smtp_sink.messages[0]
     body = message.get_content()
     assert message["Subject"] == "Invitation à répondre : WASH 2026"
-    assert f"jusqu'à la fin du {expiry.isoformat()}" in body
+    # The expiry day is written out in the link's language ("9 décembre 2026").
+    assert f"jusqu'à la fin du {format_date(expiry, 'long', locale='fr')}" in body
     assert "Vos réponses sont anonymes" in body
     assert len(_links_in(body)) == 1
 

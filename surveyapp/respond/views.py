@@ -88,6 +88,24 @@ CONFLICT_MESSAGE = (
 )
 
 
+def script_messages() -> dict[str, str]:
+    """What the page's script says while saving, in the page's language ({name}: a value)."""
+    return {
+        "progress": _("{answered} of {required} required answers given"),
+        "total": _("Total: {total}"),
+        "saving": _("Saving…"),
+        "saved": _("All changes saved at {time}."),
+        "refused_one": _("1 answer could not be saved: see the message next to the question."),
+        "refused_many": _("{count} answers could not be saved: see the message next to each "
+                          "question."),
+        "offline": _("Offline — your answers are kept in this browser and will be sent when "
+                     "the connection returns."),
+        "server_down": _("The server could not save just now; your answers are kept in this "
+                         "browser and will be sent again."),
+        "failed": _("Your answers could not be saved. Reload the page."),
+    }
+
+
 @dataclass
 class Respondent:
     """Whose response is being answered, in what language, and what of it may change."""
@@ -306,7 +324,7 @@ def _render_page(who: Respondent, page: Page, form: PageForm | None = None, *,
         context_values=_context_values(page, who.layout, answers),
         carried=[view.key for view in views if view.answer and view.answer.carried_over
                  and view.editable],
-        localized=marked, display_value=display_value,
+        localized=marked, display_value=display_value, script_messages=script_messages(),
         questionnaire_title=localized(who.layout.questionnaire.title, who.language),
     ), status
 

@@ -19,6 +19,7 @@ from reports.excel import write_workbook
 from reports.i18n import LANGUAGES
 from reports.pdf import render_pdf
 from surveyapp.auth.sessions import signed_in_user
+from surveyapp.i18n import current_language
 from surveyapp.models import Cycle
 from surveyapp.services.access import AccessDenied, load_cycle_for, require
 from surveyapp.services.reporting import CycleReport, cycle_report, report_kind
@@ -48,7 +49,7 @@ def report_page(cycle_id: int) -> str:
     kind = report_kind(cycle)
     problems = _report(cycle, "en").problems if kind else []
     return render_template("results/report.html", cycle=cycle, kind=kind, problems=problems,
-                           languages=LANGUAGES, formats=FORMATS)
+                           languages=reader_first(LANGUAGES), formats=FORMATS)
 
 
 @bp.get("/cycles/<int:cycle_id>/report.<any(pdf, xlsx):extension>")
@@ -57,7 +58,7 @@ def download_report(cycle_id: int, extension: str) -> WerkzeugResponse:
     cycle = _cycle_with_results(cycle_id)
     require(report_kind(cycle) is not None,
             _l("There is no report before the answers are submitted."), status=409)
-    language = request.args.get("lang", "en")
+    language = request.args.get("lang") or report_language()
     require(language in LANGUAGES, _l("Reports are written in %(languages)s.",
                                       languages=', '.join(LANGUAGES)),
             status=400)
@@ -74,6 +75,17 @@ def download_report(cycle_id: int, extension: str) -> WerkzeugResponse:
     name = f"{cycle.instrument_version.key}-cycle-{cycle.id}-{report_kind(cycle)}-{language}"
     return send_file(io.BytesIO(content), mimetype=FORMATS[extension], as_attachment=True,
                      download_name=f"{name}.{extension}")
+
+
+def report_language() -> str:
+    """The reader's language when reports are written in it, else English."""
+    language = current_language()
+    return language if language in LANGUAGES else "en"
+
+
+def reader_first(languages: tuple[str, ...]) -> list[str]:
+    """The report languages with the reader's own first: the page offers it first."""
+    return sorted(languages, key=lambda language: language != report_language())
 
 
 def _cycle_with_results(cycle_id: int) -> Cycle:

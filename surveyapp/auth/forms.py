@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, RadioField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from surveyapp.i18n import LANGUAGE_NAMES, LANGUAGES
@@ -45,7 +46,7 @@ class PasswordChangeForm(FlaskForm):
 class ProfileForm(FlaskForm):
     language = RadioField(
         _l("Language of your pages and reports"),
-        choices=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        choices=[SelectChoice(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
         description=_l("Arabic covers the sign-in, questionnaire and evidence pages; the "
                        "other pages are then shown in English, and reports in English."),
         validators=[DataRequired()],

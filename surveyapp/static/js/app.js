@@ -14,3 +14,22 @@ document.querySelectorAll("input[data-reveal]").forEach((input) => {
   label.append(toggle, input.dataset.reveal || "Show password");
   input.after(label);
 });
+
+// A table wider than the screen scrolls sideways: make its frame reachable with the
+// keyboard, named after the table's caption (WCAG 2.1.1).
+const scrollableTables = () => {
+  document.querySelectorAll(".table-wrap").forEach((frame) => {
+    if (frame.scrollWidth > frame.clientWidth) {
+      frame.tabIndex = 0;
+      frame.setAttribute("role", "region");
+      const caption = frame.querySelector("caption");
+      if (caption) frame.setAttribute("aria-label", caption.textContent.trim());
+    } else if (frame.getAttribute("role") === "region") {
+      frame.removeAttribute("tabindex");
+      frame.removeAttribute("role");
+      frame.removeAttribute("aria-label");
+    }
+  });
+};
+scrollableTables();
+window.addEventListener("resize", scrollableTables);

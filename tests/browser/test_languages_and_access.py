@@ -87,9 +87,13 @@ def submitted_response(app: Flask, cycle_id: int) -> Response:
 
 
 def answer_a_page_of_the_partner_form(page: Page) -> None:
-    """Rate every question of the first sub-function page that is shown."""
-    for question in page.locator('section.question[data-type="single_choice"]:visible').all():
-        question.locator('input[type="radio"]').first.check()
+    """Give each question shown its highest rating (which hides no other question)."""
+    keys = page.locator('section.question[data-type="single_choice"]').evaluate_all(
+        "sections => sections.map(section => section.dataset.slot)")
+    for key in keys:
+        question = page.locator(f'section.question[data-slot="{key}"]')
+        if question.is_visible():
+            question.locator('fieldset > .options input[type="radio"]').last.check()
 
 
 def test_partner_answers_the_ccpm_questionnaire_in_french(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import select
 
@@ -452,7 +453,8 @@ def submit_response(response: Response, actor: Actor) -> None:
         mark_used(response.invitation)
     if returned:
         notify(participants(cycle, ParticipantRole.validator), "resubmitted",
-               f"Changes to “{cycle.title}” were resubmitted for review.", "/review/", cycle)
+               _l("Changes to “%(cycle)s” were resubmitted for review.", cycle=cycle.title),
+               "/review/", cycle)
     elif cycle.state is CycleState.open and focal_points_done(cycle):
         change_state(cycle, CycleState.submitted, actor,
                      reason="every assigned focal point has submitted")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -236,7 +237,8 @@ def add_participant(cycle: Cycle, user: User, role: ParticipantRole, actor: Acto
     if role is ParticipantRole.focal_point:
         _ensure_responses(cycle, user, actor)
         if cycle.state is CycleState.open:
-            notify([user], "assigned", f"You are a focal point of “{cycle.title}”.",
+            notify([user], "assigned",
+                   _l("You are a focal point of “%(cycle)s”.", cycle=cycle.title),
                    cycle_path(cycle), cycle)
     return participant
 
@@ -388,17 +390,21 @@ def change_state(cycle: Cycle, new_state: CycleState, actor: Actor,
 
 
 def _notify_transition(cycle: Cycle, new_state: CycleState) -> None:
-    due = f" Answers are due by {cycle.due_on.isoformat()}." if cycle.due_on else ""
     if new_state is CycleState.open:
-        notify(participants(cycle, ParticipantRole.focal_point), "opened",
-               f"“{cycle.title}” is open for your answers.{due}", cycle_path(cycle), cycle)
+        opened = (_l("“%(cycle)s” is open for your answers. Answers are due by %(due)s.",
+                     cycle=cycle.title, due=cycle.due_on.isoformat()) if cycle.due_on else
+                  _l("“%(cycle)s” is open for your answers.", cycle=cycle.title))
+        notify(participants(cycle, ParticipantRole.focal_point), "opened", opened,
+               cycle_path(cycle), cycle)
     elif new_state is CycleState.submitted:
         notify(participants(cycle, ParticipantRole.validator), "submitted",
-               f"“{cycle.title}” has been submitted and is ready for review.", "/review/", cycle)
+               _l("“%(cycle)s” has been submitted and is ready for review.", cycle=cycle.title),
+               "/review/", cycle)
     elif new_state is CycleState.closed:
         people = [*participants(cycle, ParticipantRole.focal_point),
                   *participants(cycle, ParticipantRole.validator)]
-        notify(people, "closed", f"“{cycle.title}” is closed.", cycle_path(cycle), cycle)
+        notify(people, "closed", _l("“%(cycle)s” is closed.", cycle=cycle.title),
+               cycle_path(cycle), cycle)
 
 
 def focal_points_done(cycle: Cycle) -> bool:

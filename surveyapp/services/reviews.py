@@ -723,7 +723,8 @@ def decide(
            unit_id=cycle.unit_id, cycle_id=cycle.id)
     if decision is Decision.request_changes and response.respondent is not None:
         notify([response.respondent], "returned",
-               f"{item_id} of “{cycle.title}” needs changes: {comment[:200]}",
+               _l("%(item)s of “%(cycle)s” needs changes: %(comment)s",
+                  item=item_id, cycle=cycle.title, comment=comment[:200]),
                f"/review/responses/{response.id}/returned", cycle)
     return review
 
@@ -804,7 +805,9 @@ def post_message(response: Response, item_id: str, framework_node: str, body: st
     else:
         others = [response.respondent] if response.respondent is not None else []
     notify([user for user in others if user.id != author.id], "message",
-           f"{author.display_name} wrote about {item_id} of “{cycle.title}”: {body[:200]}",
+           _l("%(author)s wrote about %(item)s of “%(cycle)s”: %(message)s",
+              author=author.display_name, item=item_id, cycle=cycle.title,
+              message=body[:200]),
            url, cycle)
     return message
 
@@ -856,7 +859,8 @@ def validate_cycle(cycle: Cycle, validator: User) -> None:
         response.state = ResponseState.validated
     change_state(cycle, CycleState.validated, Actor.of(validator))
     notify([*participants(cycle, ParticipantRole.focal_point), *coordinators(cycle)], "validated",
-           f"“{cycle.title}” has been validated.", f"/cycles/{cycle.id}/results", cycle)
+           _l("“%(cycle)s” has been validated.", cycle=cycle.title),
+           f"/cycles/{cycle.id}/results", cycle)
 
 
 def reopen_cycle(cycle: Cycle, reason: str, coordinator: User) -> None:
@@ -879,7 +883,8 @@ def reopen_cycle(cycle: Cycle, reason: str, coordinator: User) -> None:
             response.state = ResponseState.submitted
     change_state(cycle, CycleState.in_review, Actor.of(coordinator), reason=reason)
     notify(participants(cycle, ParticipantRole.validator), "reopened",
-           f"“{cycle.title}” was reopened for review: {reason}", "/review/", cycle)
+           _l("“%(cycle)s” was reopened for review: %(reason)s", cycle=cycle.title,
+              reason=reason), "/review/", cycle)
 
 
 # --------------------------------------------------------------------------- results

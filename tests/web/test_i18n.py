@@ -18,6 +18,8 @@ import pytest
 from babel.dates import format_date
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from surveyapp.extensions import db
@@ -29,6 +31,7 @@ from surveyapp.models import (
     Unit,
     User,
 )
+from surveyapp.services.notifications import kind_label, notify
 from surveyapp.services.users import find_user_by_email
 from tests.web.evidence_world import CycleIds, World, build_world, make_cycle
 from tests.web.test_invitations import links
@@ -201,3 +204,17 @@ def test_the_report_downloads_in_the_readers_language_by_default(
     assert "-fr.xlsx" in workbook.headers["Content-Disposition"]
     sheets = openpyxl.load_workbook(io.BytesIO(workbook.data)).sheetnames
     assert sheets == ["Réponses", "Notes", "Éléments probants", "Commentaires", "Plan d'action"]
+
+
+def test_notices_are_written_in_each_recipients_language(app: Flask, world: World) -> None:
+    with app.app_context():
+        french = db.session.get_one(User, world.validator.id)
+        french.preferred_language = "fr"
+        english = db.session.get_one(User, world.focal_point.id)
+        notices = notify([french, english], "validated",
+                         _l("“%(cycle)s” has been validated.", cycle="WASH 2026"),
+                         "/cycles/", None)
+        assert [notice.message for notice in notices] == [
+            "« WASH 2026 » a été validé.", "“WASH 2026” has been validated."]
+        with force_locale("fr"):
+            assert kind_label("validated") == "Validé"

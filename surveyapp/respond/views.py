@@ -93,6 +93,7 @@ def script_messages() -> dict[str, str]:
     return {
         "progress": _("{answered} of {required} required answers given"),
         "total": _("Total: {total}"),
+        "pending": _("Unsaved changes…"),
         "saving": _("Saving…"),
         "saved": _("All changes saved at {time}."),
         "refused_one": _("1 answer could not be saved: see the message next to the question."),

@@ -308,7 +308,7 @@
     updateRelevance();
     updateSlotDetails(slot);
     if (locked) return;
-    say("pending", "Unsaved changes…");
+    say("pending", word("pending"));
     const typing = event.type === "input" && !["radio", "checkbox"].includes(event.target.type);
     schedule(typing ? TYPING_DELAY : CLICK_DELAY);
   }

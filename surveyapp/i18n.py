@@ -116,7 +116,8 @@ def localized(text: Mapping[str, str] | None, language: str | None = None) -> Ma
 
 
 def plain_text(text: Mapping[str, str] | None, language: str | None = None) -> str:
-    """Instrument text as plain text (page titles, shortened lists): no mark, no HTML."""
+    """Instrument text in ``language`` (default: the page's), else in English, as plain
+    text: for page titles, shortened lists and anything that is not HTML."""
     if not text:
         return ""
     return text.get(language or current_language()) or text["en"]
@@ -125,7 +126,7 @@ def plain_text(text: Mapping[str, str] | None, language: str | None = None) -> s
 @bp.post("/language")
 def choose() -> Response:
     """The header's language switcher: remember the choice in the session, go back."""
-    from surveyapp.auth.views import local_target
+    from surveyapp.auth.views import local_target  # auth.views imports this module
 
     language = request.form.get("language", "")
     if language in LANGUAGES:

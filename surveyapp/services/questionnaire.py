@@ -44,6 +44,7 @@ from instruments.expressions import (
 )
 from instruments.schema import Instrument, Item, Node, Option, Questionnaire, Stage
 from surveyapp.i18n import localized as marked
+from surveyapp.i18n import plain_text as localized
 from surveyapp.models import Answer
 
 #: Separates a slot's key from the name of one of its parts in form field names. Item ids
@@ -61,13 +62,6 @@ YES_NO = (("yes", {"en": "Yes", "fr": "Oui", "ar": "نعم"}),
 
 class AnswerRejected(ValueError):
     """Input that cannot be stored; the message tells the respondent what to enter."""
-
-
-def localized(text: Mapping[str, str] | None, language: str) -> str:
-    """The text in ``language``, else in English (every instrument text has English)."""
-    if not text:
-        return ""
-    return text.get(language) or text["en"]
 
 
 # --------------------------------------------------------------------------- questions

@@ -105,14 +105,16 @@ def fallback_marker() -> Markup:
 def localized(text: Mapping[str, str] | None, language: str | None = None) -> Markup:
     """Instrument text in the page's language, else its English text marked "EN".
 
-    For page content only: the result is HTML (``lang="en"`` on the English text).
+    For page content only: the result is HTML (``lang="en" dir="ltr"`` on the English text).
     """
     if not text:
         return Markup("")
     language = language or current_language()
     if text.get(language):
         return escape(text[language])
-    return Markup('<span lang="en">') + escape(text["en"]) + Markup("</span>") + fallback_marker()
+    # dir isolates the English run, so its punctuation stays in place on right-to-left pages.
+    return (Markup('<span lang="en" dir="ltr">') + escape(text["en"]) + Markup("</span>")
+            + fallback_marker())
 
 
 def plain_text(text: Mapping[str, str] | None, language: str | None = None) -> str:

@@ -640,8 +640,8 @@ def invitation_landing(token: str) -> tuple[str, int] | WerkzeugResponse:
             form.form_errors.append(str(refused))
         else:
             db.session.commit()
-            if form.language.data:
-                session[SESSION_KEY] = form.language.data  # the pages follow the choice
+            if form.language.data and form.language.data != current_language():
+                session[SESSION_KEY] = form.language.data  # the pages follow the change
             return redirect(url_for("respond.invitation_page", token=token, number=1))
     return render_template(
         "respond/landing.html", form=form, cycle=cycle, questionnaire=questionnaire,

@@ -157,7 +157,8 @@ def test_an_arabic_link_reads_right_to_left_and_marks_english_instrument_text(
     page = client.get(f"/i/{token}/page/1").get_data(as_text=True)
     assert html_tag(page) == '<html lang="ar" dir="rtl">'
     assert "تُحفظ إجاباتك أثناء الكتابة." in page
-    marked = re.findall(r'<span lang="en">([^<]+)</span> <abbr class="lang-badge" lang="en"', page)
+    marked = re.findall(
+        r'<span lang="en" dir="ltr">([^<]+)</span> <abbr class="lang-badge" lang="en"', page)
     assert marked, "instrument text without Arabic carries the EN mark"
     assert 'title="لم يُترجم بعد: معروض بالإنكليزية"' in page
 

@@ -77,6 +77,9 @@ translations: $(STAMP)  ## Extract the page text, update the catalogues, compile
 		--project=surveyapp -o $(POT) .
 	$(BIN)/pybabel update -i $(POT) -d $(TRANSLATIONS) --no-fuzzy-matching --ignore-obsolete \
 		--no-wrap
+	@# Dates in the headers would make every run change every catalogue, and conflict in merges.
+	sed -i -e '/^"POT-Creation-Date: /d' -e '/^"PO-Revision-Date: /d' \
+		$(TRANSLATIONS)/*/LC_MESSAGES/messages.po
 	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
 
 $(INSTANCE)/config.py:

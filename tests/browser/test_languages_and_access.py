@@ -294,3 +294,22 @@ def test_review_report_and_home_pages_pass_axe(
     assert_no_serious_axe_violations(page)
     page.goto(f"{live_server}/cycles/{cycle_id}")
     assert_no_serious_axe_violations(page)
+
+
+def test_evidence_and_profile_pages_pass_axe_in_arabic_and_french(
+    live_app: Flask, live_server: str, page: Page,
+) -> None:
+    cycle_id = submitted_jiu_cycle(live_app)
+    sign_in(page, live_server, FOCAL_POINT)
+    assert page.locator('.language-switcher button[value="ar"]').count() == 0  # home: no Arabic
+    page.goto(f"{live_server}/cycles/{cycle_id}/evidence")
+    page.locator('.language-switcher button[value="ar"]').click()
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("أدلة")
+    assert_no_serious_axe_violations(page)
+    page.goto(f"{live_server}/auth/profile")
+    expect(page.locator("html")).to_have_attribute("lang", "en")  # Arabic covers no profile
+    page.get_by_label("Français").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Votre langue est enregistrée.")).to_be_visible()
+    assert_no_serious_axe_violations(page)

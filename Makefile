@@ -12,13 +12,19 @@ STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
 INSTANCE := $(CURDIR)/instance
 SURVEYAPP := SURVEYAPP_INSTANCE_PATH=$(INSTANCE) $(BIN)/surveyapp
 PYTEST_WORKERS ?= 2
+# axe-core, from the npm registry, which the browser tests inject into pages.
+AXE_VERSION := 4.14.1
+AXE_STAMP := .cache/axe/.installed-$(AXE_VERSION)
+# Message catalogues of the web pages (docs/i18n.md).
+TRANSLATIONS := surveyapp/translations
+POT := .cache/messages.pot
 
 # Debian packages the tests need: the browser, PDF tools, PostgreSQL, Redis (rate limits
 # shared by processes), WeasyPrint's libraries.
 SYSTEM_PACKAGES := chromium poppler-utils postgresql redis-server fonts-dejavu-core \
 	libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 
-.PHONY: help venv install system-packages run test lint bench soak clean
+.PHONY: help venv install system-packages axe translations run test lint bench soak clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -58,6 +64,25 @@ system-packages:  ## apt-get install the Debian packages the tests need, only if
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
 
+$(AXE_STAMP):
+	@command -v npm >/dev/null || { echo "npm is needed to install axe-core for the browser tests"; exit 1; }
+	rm -rf .cache/axe
+	npm install --prefix .cache/axe --no-save --no-audit --no-fund --loglevel=error axe-core@$(AXE_VERSION)
+	touch $@
+
+axe: $(AXE_STAMP)  ## Install axe-core (npm) for the accessibility checks, only if missing.
+
+translations: $(STAMP)  ## Extract the page text, update the catalogues, compile them (docs/i18n.md).
+	@mkdir -p .cache
+	$(BIN)/pybabel extract -F babel.cfg -k _l --sort-output --add-location=file --no-wrap \
+		--project=surveyapp -o $(POT) .
+	$(BIN)/pybabel update -i $(POT) -d $(TRANSLATIONS) --no-fuzzy-matching --ignore-obsolete \
+		--no-wrap
+	@# Dates in the headers would make every run change every catalogue, and conflict in merges.
+	sed -i -e '/^"POT-Creation-Date: /d' -e '/^"PO-Revision-Date: /d' \
+		$(TRANSLATIONS)/*/LC_MESSAGES/messages.po
+	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
+
 $(INSTANCE)/config.py:
 	@# A random secret key for this machine, made once: the app refuses to run without one.
 	mkdir -p $(INSTANCE)
@@ -73,7 +98,7 @@ lint: $(STAMP)  ## ruff and the import layers.
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-test: $(STAMP) system-packages lint  ## Lint, packaging test, then every test on SQLite and PostgreSQL.
+test: $(STAMP) system-packages axe lint  ## Lint, packaging test, then every test on SQLite and PostgreSQL.
 	$(BIN)/pytest tests/test_packaging.py
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/test_packaging.py
 

@@ -49,11 +49,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     csrf.init_app(app)
 
-    from surveyapp import auth, rate_limits, security
+    from surveyapp import auth, i18n, rate_limits, security
     from surveyapp.auth import sessions
     from surveyapp.cli import register_commands
     from surveyapp.errors import register_error_handlers
 
+    i18n.init_app(app)
     sessions.init_app(app)
     security.init_app(app)
     rate_limits.init_app(app)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.wrappers import Response
@@ -16,33 +18,33 @@ from surveyapp.services.access import AccessDenied
 #: Title and explanation for each status we expect; others use Werkzeug's own text.
 ERROR_TEXTS: dict[int, tuple[str, str]] = {
     400: (
-        "Bad request",
-        "The request could not be understood. Go back, reload the page and try again.",
+        _l("Bad request"),
+        _l("The request could not be understood. Go back, reload the page and try again."),
     ),
-    401: ("Sign-in required", "Sign in to use this address."),
+    401: (_l("Sign-in required"), _l("Sign in to use this address.")),
     403: (
-        "Not allowed",
-        "Your roles do not give you access to this page. If you need it, ask a coordinator "
-        "or an administrator of the unit.",
+        _l("Not allowed"),
+        _l("Your roles do not give you access to this page. If you need it, ask a coordinator "
+           "or an administrator of the unit."),
     ),
     404: (
-        "Page not found",
-        "There is no page at this address. Check the link, or start from the home page.",
+        _l("Page not found"),
+        _l("There is no page at this address. Check the link, or start from the home page."),
     ),
-    405: ("Not allowed here", "This address does not accept that kind of request."),
-    429: ("Too many requests", "Too many requests came in a short time, so this one was "
-          "turned away."),
+    405: (_l("Not allowed here"), _l("This address does not accept that kind of request.")),
+    429: (_l("Too many requests"), _l("Too many requests came in a short time, so this one "
+                                      "was turned away.")),
     500: (
-        "Something went wrong",
-        "An unexpected error stopped this request, and nothing it was changing was saved. "
-        "Try again; if it happens again, tell your administrator the time it happened.",
+        _l("Something went wrong"),
+        _l("An unexpected error stopped this request, and nothing it was changing was saved. "
+           "Try again; if it happens again, tell your administrator the time it happened."),
     ),
 }
 
 CSRF_TEXT = (
-    "Form expired",
-    "This form has expired or lost its security token, so it was not accepted. Reload the "
-    "page and try again.",
+    _l("Form expired"),
+    _l("This form has expired or lost its security token, so it was not accepted. Reload the "
+       "page and try again."),
 )
 
 
@@ -55,12 +57,12 @@ def wants_json() -> bool:
 def size_limit_text() -> tuple[str, str]:
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if not limit:
-        return ("Too large", "The request is too large for this server.")
+        return (_("Too large"), _("The request is too large for this server."))
     megabytes = f"{limit / (1024 * 1024):.3g}"
     return (
-        "Too large",
-        f"The request is larger than the {megabytes} MB limit. Send a smaller file, "
-        "or split it into several.",
+        _("Too large"),
+        _("The request is larger than the %(megabytes)s MB limit. Send a smaller file, or split "
+          "it into several.", megabytes=megabytes),
     )
 
 

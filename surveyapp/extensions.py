@@ -10,6 +10,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -54,7 +55,7 @@ limiter = Limiter(key_func=get_remote_address)
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Please sign in to see this page."
+login_manager.login_message = _l("Please sign in to see this page.")
 login_manager.login_message_category = "info"
 # "strong" drops the whole session when the browser or address changes (Flask-Login
 # applies it only to non-permanent sessions, which is why sign-ins are not permanent).

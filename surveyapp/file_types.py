@@ -19,6 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+
 from surveyapp.storage import CHUNK_SIZE, UploadRefused, readable_size
 
 
@@ -28,32 +32,33 @@ class FileKind:
 
     key: str
     media_type: str
-    description: str
+    #: Translated when shown, in the language of the page.
+    description: LazyString
 
 
-PDF = FileKind("pdf", "application/pdf", "a PDF document")
+PDF = FileKind("pdf", "application/pdf", _l("a PDF document"))
 DOCX = FileKind(
     "docx",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "a Word document",
+    _l("a Word document"),
 )
 XLSX = FileKind(
     "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "an Excel workbook",
+    _l("an Excel workbook"),
 )
 PPTX = FileKind(
     "pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "a PowerPoint presentation",
+    _l("a PowerPoint presentation"),
 )
-DOC = FileKind("doc", "application/msword", "a Word 97-2003 document")
-XLS = FileKind("xls", "application/vnd.ms-excel", "an Excel 97-2003 workbook")
-PPT = FileKind("ppt", "application/vnd.ms-powerpoint", "a PowerPoint 97-2003 presentation")
-PNG = FileKind("png", "image/png", "a PNG image")
-JPEG = FileKind("jpeg", "image/jpeg", "a JPEG image")
-GIF = FileKind("gif", "image/gif", "a GIF image")
-WEBP = FileKind("webp", "image/webp", "a WebP image")
-CSV = FileKind("csv", "text/csv", "a CSV table")
-TEXT = FileKind("txt", "text/plain", "a plain text file")
+DOC = FileKind("doc", "application/msword", _l("a Word 97-2003 document"))
+XLS = FileKind("xls", "application/vnd.ms-excel", _l("an Excel 97-2003 workbook"))
+PPT = FileKind("ppt", "application/vnd.ms-powerpoint", _l("a PowerPoint 97-2003 presentation"))
+PNG = FileKind("png", "image/png", _l("a PNG image"))
+JPEG = FileKind("jpeg", "image/jpeg", _l("a JPEG image"))
+GIF = FileKind("gif", "image/gif", _l("a GIF image"))
+WEBP = FileKind("webp", "image/webp", _l("a WebP image"))
+CSV = FileKind("csv", "text/csv", _l("a CSV table"))
+TEXT = FileKind("txt", "text/plain", _l("a plain text file"))
 
 #: The extensions evidence may have, and the kind of content each must hold.
 KIND_BY_EXTENSION: dict[str, FileKind] = {
@@ -73,8 +78,8 @@ KIND_BY_EXTENSION: dict[str, FileKind] = {
     "txt": TEXT,
 }
 ACCEPTED_TYPES_TEXT = (
-    "PDF, Word, Excel or PowerPoint (.docx, .xlsx, .pptx, or the older .doc, .xls, .ppt), "
-    "PNG, JPEG, GIF or WebP images, CSV or plain text"
+    _l("PDF, Word, Excel or PowerPoint (.docx, .xlsx, .pptx, or the older .doc, .xls, .ppt), "
+       "PNG, JPEG, GIF or WebP images, CSV or plain text")
 )
 #: Kinds a browser may show inline (validators' preview): documents and raster images only.
 PREVIEWABLE_MEDIA_TYPES = frozenset(
@@ -145,8 +150,12 @@ def kind_for_name(filename: str) -> FileKind:
     extension = extension_of(filename)
     kind = KIND_BY_EXTENSION.get(extension)
     if kind is None:
-        shown = f"Files ending .{extension} are" if extension else "Files without an extension are"
-        raise UploadRefused(f"{shown} not accepted as evidence. Accepted: {ACCEPTED_TYPES_TEXT}.")
+        if extension:
+            raise UploadRefused(_("Files ending .%(extension)s are not accepted as evidence. "
+                                  "Accepted: %(accepted)s.",
+                                  extension=extension, accepted=ACCEPTED_TYPES_TEXT))
+        raise UploadRefused(_("Files without an extension are not accepted as evidence. "
+                              "Accepted: %(accepted)s.", accepted=ACCEPTED_TYPES_TEXT))
     return kind
 
 
@@ -161,8 +170,9 @@ def check_content(path: Path, filename: str) -> FileKind:
         return expected  # a CSV table is text: its bytes cannot tell the two apart
     if found is not expected:
         raise UploadRefused(
-            f"The file is named “{filename}”, but its content is {found.description}. Upload "
-            "the document in the format its name says, or rename it to match its content."
+            _("The file is named “%(filename)s”, but its content is %(description)s. Upload the "
+              "document in the format its name says, or rename it to match its content.",
+              filename=filename, description=found.description)
         )
     return found
 
@@ -176,8 +186,8 @@ def detect(path: Path) -> FileKind:
         head = file.read(HEAD_BYTES)
     if head.startswith(EXECUTABLE_SIGNATURES):
         raise UploadRefused(
-            "The file is a program or a script, which is never accepted as evidence. Upload "
-            "the document itself (PDF, Office, image, CSV or text)."
+            _("The file is a program or a script, which is never accepted as evidence. Upload "
+              "the document itself (PDF, Office, image, CSV or text).")
         )
     if head.startswith(b"%PDF-"):
         return PDF
@@ -192,14 +202,14 @@ def detect(path: Path) -> FileKind:
     if _is_utf8_text(path):
         if MARKUP.search(head[:MARKUP_WINDOW]):
             raise UploadRefused(
-                "The file contains web page markup (HTML, SVG or XML), which a browser could "
-                "run scripts from, so it is not accepted as evidence. Save or print it as PDF "
-                "and upload the PDF."
+                _("The file contains web page markup (HTML, SVG or XML), which a browser could "
+                  "run scripts from, so it is not accepted as evidence. Save or print it as PDF "
+                  "and upload the PDF.")
             )
         return TEXT
     raise UploadRefused(
-        f"The content of the file is not a type we accept. Accepted: {ACCEPTED_TYPES_TEXT}. "
-        "Text files must be saved as UTF-8."
+        _("The content of the file is not a type we accept. Accepted: %(accepted_types_text)s. "
+          "Text files must be saved as UTF-8.", accepted_types_text=ACCEPTED_TYPES_TEXT)
     )
 
 
@@ -316,15 +326,15 @@ def _legacy_office_kind(path: Path) -> FileKind:
     found = _contains_any(path, (*names.values(), *macro_names))
     if found & set(macro_names):
         raise UploadRefused(
-            "The Office file contains macros (programs), which are never accepted. "
-            "Save it without macros, or as PDF, and upload that."
+            _("The Office file contains macros (programs), which are never accepted. "
+              "Save it without macros, or as PDF, and upload that.")
         )
     for name, kind in OLE_STREAMS:
         if names[name] in found:
             return kind
     raise UploadRefused(
-        "The file is an old-style Office container but not a Word, Excel or PowerPoint "
-        "document. Save it as PDF, or in a current Office format, and upload that."
+        _("The file is an old-style Office container but not a Word, Excel or PowerPoint "
+          "document. Save it as PDF, or in a current Office format, and upload that.")
     )
 
 
@@ -337,29 +347,29 @@ def _office_open_xml_kind(path: Path) -> FileKind:
             names = {part.filename for part in parts}
             if CONTENT_TYPES_PART not in names:
                 raise UploadRefused(
-                    "The file is a ZIP archive, which is not accepted as evidence. Attach the "
-                    "documents it holds one by one."
+                    _("The file is a ZIP archive, which is not accepted as evidence. Attach the "
+                      "documents it holds one by one.")
                 )
             with archive.open(CONTENT_TYPES_PART) as part:
                 content_types = part.read(CONTENT_TYPES_MAX_BYTES)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError) as error:
         raise UploadRefused(
-            "The file looks like an Office document or ZIP archive but cannot be read "
-            f"({error}). Open it, save it again, and upload the new copy."
+            _("The file looks like an Office document or ZIP archive but cannot be read "
+              "(%(error)s). Open it, save it again, and upload the new copy.", error=error)
         ) from error
     if OOXML_MACRO_MARKER in content_types or any(
         name.lower().endswith("vbaproject.bin") for name in names
     ):
         raise UploadRefused(
-            "The Office file contains macros (programs), which are never accepted. "
-            "Save it as .docx, .xlsx or .pptx (without macros), or as PDF, and upload that."
+            _("The Office file contains macros (programs), which are never accepted. "
+              "Save it as .docx, .xlsx or .pptx (without macros), or as PDF, and upload that.")
         )
     for marker, kind in OOXML_MAIN_PARTS.items():
         if marker in content_types:
             return kind
     raise UploadRefused(
-        "The file is a ZIP-based package but not a Word, Excel or PowerPoint document. "
-        "Save it as PDF and upload that."
+        _("The file is a ZIP-based package but not a Word, Excel or PowerPoint document. "
+          "Save it as PDF and upload that.")
     )
 
 
@@ -367,15 +377,18 @@ def _refuse_bombs(parts: list[zipfile.ZipInfo]) -> None:
     """Refuse archives that would expand to absurd sizes (decompression bombs)."""
     if len(parts) > OFFICE_MAX_PARTS:
         raise UploadRefused(
-            f"The file holds {len(parts)} parts, more than any real Office document "
-            f"({OFFICE_MAX_PARTS}); it is refused as a possible decompression bomb."
+            _("The file holds %(count)s parts, more than any real Office document "
+              "(%(office_max_parts)s); it is refused as a possible decompression bomb.",
+              count=len(parts), office_max_parts=OFFICE_MAX_PARTS)
         )
     expanded = sum(part.file_size for part in parts)
     if expanded > OFFICE_MAX_UNCOMPRESSED:
         raise UploadRefused(
-            f"The file would expand to {readable_size(expanded)} when opened, more than the "
-            f"{readable_size(OFFICE_MAX_UNCOMPRESSED)} allowed for an Office document; it is "
-            "refused as a possible decompression bomb. Save it as PDF and upload that."
+            _("The file would expand to %(expanded)s when opened, more than the "
+              "%(office_max_uncompressed)s allowed for an Office document; it is refused as a "
+              "possible decompression bomb. Save it as PDF and upload that.",
+              expanded=readable_size(expanded),
+              office_max_uncompressed=readable_size(OFFICE_MAX_UNCOMPRESSED))
         )
     for part in parts:
         if (
@@ -383,9 +396,10 @@ def _refuse_bombs(parts: list[zipfile.ZipInfo]) -> None:
             and part.file_size > OFFICE_MAX_RATIO * max(part.compress_size, 1)
         ):
             raise UploadRefused(
-                f"A part of the file ({part.filename}) is compressed more than "
-                f"{OFFICE_MAX_RATIO} times over, which no real document is; it is refused as "
-                "a possible decompression bomb. Save it as PDF and upload that."
+                _("A part of the file (%(filename)s) is compressed more than "
+                  "%(office_max_ratio)s times over, which no real document is; it is refused as "
+                  "a possible decompression bomb. Save it as PDF and upload that.",
+                  filename=part.filename, office_max_ratio=OFFICE_MAX_RATIO)
             )
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from surveyapp.services import ServiceError
 
@@ -106,7 +107,8 @@ class EvidenceStore:
                 temporary_file.flush()
                 os.fsync(temporary_file.fileno())
             if size == 0:
-                raise UploadRefused("The file is empty. Choose the document itself and try again.")
+                raise UploadRefused(
+                    _("The file is empty. Choose the document itself and try again."))
             found = check(temporary)
             self._move_into_place(temporary, digest)
         finally:
@@ -144,9 +146,9 @@ def _copy_hashing(source: BinaryIO, target: BinaryIO, max_bytes: int) -> tuple[s
         size += len(chunk)
         if size > max_bytes:
             raise UploadRefused(
-                f"The file is larger than the {readable_size(max_bytes)} limit for evidence. "
-                "Upload a smaller version (for example a PDF of the relevant pages), or add "
-                "the document as a link."
+                _("The file is larger than the %(max_bytes)s limit for evidence. Upload a "
+                  "smaller version (for example a PDF of the relevant pages), or add the "
+                  "document as a link.", max_bytes=readable_size(max_bytes))
             )
         digest.update(chunk)
         target.write(chunk)

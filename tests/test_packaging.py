@@ -3,11 +3,11 @@
 How, and why this way: the wheel is built offline with this environment's own setuptools
 (``pip wheel --no-deps --no-build-isolation``) from a clean copy of the tree, so leftovers
 of earlier builds (``build/``) cannot hide a missing file. Its file list must hold every
-template, static asset, migration and library instrument of the source, and a probe YAML
-file added to the copy's instrument library proves that the package-data rules ship new
-instruments too. The wheel is then installed with ``pip install --no-deps --target`` into
-an empty folder and used from a separate Python process whose ``PYTHONPATH`` puts that
-folder first, run from outside the tree: the process checks that it imported the installed
+template, static asset, migration, message catalogue and library instrument of the source,
+and a probe YAML file added to the copy's instrument library proves that the package-data
+rules ship new instruments too. The wheel is then installed with ``pip install --no-deps
+--target`` into an empty folder and used from a separate Python process whose ``PYTHONPATH``
+puts that folder first, run from outside the tree: the process checks that it imported the installed
 copy, creates the app, migrates a new SQLite database and renders the sign-in page. The
 dependencies come from this virtualenv, so nothing is downloaded.
 """
@@ -31,7 +31,8 @@ NOT_SOURCE = shutil.ignore_patterns(
     ".git", ".venv", "build", "dist", "instance", "*.egg-info", "__pycache__", ".*_cache", "tests"
 )
 #: Folders whose every file is data the installed app reads.
-DATA_FOLDERS = ("templates", "surveyapp/static", "surveyapp/migrations", "instruments/library")
+DATA_FOLDERS = ("templates", "surveyapp/static", "surveyapp/migrations", "surveyapp/translations",
+                "instruments/library")
 PROBE = "instruments/library/packaging-probe.yaml"
 
 INSTALLED_APP_CHECK = textwrap.dedent(
@@ -52,6 +53,11 @@ INSTALLED_APP_CHECK = textwrap.dedent(
     page = app.test_client().get("/auth/login")
     assert page.status_code == 200, page.status
     assert b"<h1>Sign in</h1>" in page.data
+    # The compiled catalogues ship too: the page speaks French and Arabic once installed.
+    french = app.test_client().get("/auth/login", headers={"Accept-Language": "fr"})
+    assert "<h1>Se connecter</h1>" in french.get_data(as_text=True)
+    arabic = app.test_client().get("/auth/login", headers={"Accept-Language": "ar"})
+    assert '<html lang="ar" dir="rtl">' in arabic.get_data(as_text=True)
     assert app.test_client().get("/static/css/app.css").status_code == 200
     print("installed app works")
     """
@@ -101,7 +107,9 @@ def test_wheel_holds_templates_assets_migrations_and_instruments(
     for folder in DATA_FOLDERS:
         missing = source_files(copy, folder) - packaged
         assert not missing, f"{folder} files left out of the wheel: {sorted(missing)}"
-    assert {"templates/base.html", "surveyapp/migrations/env.py", PROBE} <= packaged
+    assert {"templates/base.html", "surveyapp/migrations/env.py", PROBE,
+            "surveyapp/translations/fr/LC_MESSAGES/messages.mo",
+            "surveyapp/translations/ar/LC_MESSAGES/messages.mo"} <= packaged
     assert any(name.startswith("surveyapp/migrations/versions/") for name in packaged)
     assert "surveyapp = surveyapp.cli:main" in entry_points
     assert not any(name.startswith("tests/") for name in packaged)

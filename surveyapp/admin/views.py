@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from surveyapp.auth.sessions import signed_in_user
@@ -20,7 +22,7 @@ from surveyapp.services.audit_search import (
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-ADMINS_ONLY = "The audit log is for administrators."
+ADMINS_ONLY = _l("The audit log is for administrators.")
 
 
 def _date(name: str, problems: list[str]) -> date | None:
@@ -30,14 +32,16 @@ def _date(name: str, problems: list[str]) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        problems.append(f"“{raw}” is not a date: write it as YYYY-MM-DD, e.g. 2026-11-22.")
+        problems.append(_("“%(raw)s” is not a date: write it as YYYY-MM-DD, e.g. 2026-11-22.",
+                          raw=raw))
         return None
 
 
 def _filter_from_request(problems: list[str]) -> AuditFilter:
     cycle = request.args.get("cycle", "").strip()
     if cycle and not cycle.isdigit():
-        problems.append(f"“{cycle}” is not a cycle number: give digits only, e.g. 12.")
+        problems.append(_("“%(cycle)s” is not a cycle number: give digits only, e.g. 12.",
+                          cycle=cycle))
     return AuditFilter(
         action=request.args.get("action", "").strip(),
         entity_type=request.args.get("entity_type", "").strip(),

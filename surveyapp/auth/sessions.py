@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import cast
 
 from flask import Flask, Response, abort, flash, g, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_login.signals import session_protected
 from sqlalchemy import select
@@ -20,8 +21,8 @@ from surveyapp.extensions import db, login_manager
 from surveyapp.models import User
 
 SESSION_ENDED_MESSAGE = (
-    "Your session has ended: you signed out, signed in elsewhere, or your password was "
-    "changed. Please sign in again."
+    _l("Your session has ended: you signed out, signed in elsewhere, or your password was "
+       "changed. Please sign in again.")
 )
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from surveyapp.auth.forms import LoginForm, PasswordChangeForm
+from surveyapp.auth.forms import LoginForm, PasswordChangeForm, ProfileForm
 from surveyapp.auth.sessions import signed_in_user
 from surveyapp.extensions import db
+from surveyapp.i18n import SESSION_KEY
 from surveyapp.rate_limits import (
     clear_failed_sign_ins,
     lockout_message,
@@ -19,12 +22,18 @@ from surveyapp.rate_limits import (
     sign_in_locked_for,
 )
 from surveyapp.services import ServiceError
-from surveyapp.services.users import authenticate, change_password, revoke_sessions
+from surveyapp.services.audit import Actor
+from surveyapp.services.users import (
+    authenticate,
+    change_password,
+    revoke_sessions,
+    set_preferred_language,
+)
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 #: The same words for an unknown email and a wrong password, so neither reveals an account.
-WRONG_CREDENTIALS = "The email or password is not correct."
+WRONG_CREDENTIALS = _l("The email or password is not correct.")
 
 
 def local_target(target: str | None) -> str:
@@ -62,7 +71,10 @@ def login() -> Response | str | tuple[str, int, dict[str, str]]:
             clear_failed_sign_ins(email)
             revoke_sessions(user)
             db.session.commit()
-            session.clear()  # a fresh session: nothing from before sign-in carries over
+            language = session.get(SESSION_KEY)
+            session.clear()  # a fresh session: only the language chosen carries over
+            if language:
+                session[SESSION_KEY] = language
             login_user(user)
             return redirect(local_target(request.args.get("next")))
     return render_template("auth/login.html", form=form, error=error)
@@ -75,7 +87,7 @@ def logout() -> Response:
     db.session.commit()
     logout_user()
     session.clear()
-    flash("You have signed out.", "info")
+    flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -94,8 +106,23 @@ def password() -> Response | str:
             db.session.commit()
             login_user(user)  # this session continues under the new token
             flash(
-                "Your password has been changed. Any other sessions have been signed out.",
+                _("Your password has been changed. Any other sessions have been signed out."),
                 "success",
             )
             return redirect(url_for("main.home"))
     return render_template("auth/password.html", form=form, error=error)
+
+
+@bp.route("/profile", methods=("GET", "POST"))
+@login_required
+def profile() -> Response | str:
+    """The user's own settings: the language their pages and reports open in."""
+    user = signed_in_user()
+    form = ProfileForm(language=user.preferred_language)
+    if form.validate_on_submit():
+        set_preferred_language(user, form.language.data or "", actor=Actor.of(user))
+        db.session.commit()
+        session.pop(SESSION_KEY, None)  # the profile's language now applies
+        flash(_("Your language is saved."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -26,54 +27,55 @@ class CheckboxListField(SelectMultipleField):
 
 
 class NewCycleForm(FlaskForm):
-    unit = SelectField("Unit assessed", coerce=int, validators=[InputRequired()])
+    unit = SelectField(_l("Unit assessed"), coerce=int, validators=[InputRequired()])
     instrument = SelectField(
-        "Instrument",
+        _l("Instrument"),
         coerce=int,
         validators=[InputRequired()],
-        description="The cycle keeps this exact version, even if the instrument changes later.",
+        description=_l("The cycle keeps this exact version, even if the instrument changes later."),
     )
     title = StringField(
-        "Title",
-        validators=[DataRequired(message="Give the cycle a title."), Length(max=TITLE_MAX)],
-        description="For example: Health cluster performance monitoring 2026.",
+        _l("Title"),
+        validators=[DataRequired(message=_l("Give the cycle a title.")), Length(max=TITLE_MAX)],
+        description=_l("For example: Health cluster performance monitoring 2026."),
     )
-    period_start = DateField("Period assessed: from", validators=[InputRequired()])
-    period_end = DateField("Period assessed: to", validators=[InputRequired()])
-    due_on = DateField("Answers due by", validators=[Optional()])
-    review_due_on = DateField("Review due by", validators=[Optional()])
+    period_start = DateField(_l("Period assessed: from"), validators=[InputRequired()])
+    period_end = DateField(_l("Period assessed: to"), validators=[InputRequired()])
+    due_on = DateField(_l("Answers due by"), validators=[Optional()])
+    review_due_on = DateField(_l("Review due by"), validators=[Optional()])
     anonymous = BooleanField(
-        "Anonymous partner answers",
-        description="Coordinators then see only counts of partner answers by organisation "
-        "type, never who answered what.",
+        _l("Anonymous partner answers"),
+        description=_l("Coordinators then see only counts of partner answers by organisation "
+           "type, never who answered what."),
     )
     focal_point_ids = CheckboxListField(
-        "Focal points",
+        _l("Focal points"),
         coerce=int,
         validators=[Optional()],
-        description="They answer the questionnaire; each needs the focal point role on the unit.",
+        description=_l("They answer the questionnaire; each needs the focal point role on the "
+                       "unit."),
     )
     validator_ids = CheckboxListField(
-        "Validators",
+        _l("Validators"),
         coerce=int,
         validators=[Optional()],
-        description="They review the submitted answers; each needs the validator role on the "
-        "unit. Nobody can be both on one cycle.",
+        description=_l("They review the submitted answers; each needs the validator role on the "
+                       "unit. Nobody can be both on one cycle."),
     )
     previous_cycle = SelectField(
-        "Start from a previous cycle",
+        _l("Start from a previous cycle"),
         coerce=int,
         validators=[Optional()],
-        description="Copies the focal points' answers and the still-valid evidence of an "
-        "earlier cycle of the same unit and instrument; each copied answer stays marked "
-        "until its respondent confirms or changes it.",
+        description=_l("Copies the focal points' answers and the still-valid evidence of an "
+           "earlier cycle of the same unit and instrument; each copied answer stays marked "
+           "until its respondent confirms or changes it."),
     )
 
 
 class PersonForm(FlaskForm):
     """Add one person; the page has one per role, told apart by a prefix and a ``role`` input."""
 
-    user = SelectField("Person", coerce=int, validators=[InputRequired()])
+    user = SelectField(_l("Person"), coerce=int, validators=[InputRequired()])
 
 
 class RemovePersonForm(FlaskForm):
@@ -87,16 +89,17 @@ class StateForm(FlaskForm):
 
 
 class FrameworkNodeForm(FlaskForm):
-    level = SelectField("Level", validators=[DataRequired()])
+    level = SelectField(_l("Level"), validators=[DataRequired()])
     code = StringField(
-        "Code", validators=[DataRequired(), Length(max=64)], description="For example OP1.2."
+        _l("Code"), validators=[DataRequired(), Length(max=64)],
+        description=_l("For example OP1.2.")
     )
-    title = TextAreaField("Title", validators=[DataRequired(), Length(max=500)])
-    parent = SelectField("Contributes to", validators=[Optional()])
+    title = TextAreaField(_l("Title"), validators=[DataRequired(), Length(max=500)])
+    parent = SelectField(_l("Contributes to"), validators=[Optional()])
     section = StringField(
-        "Responsible section or component",
+        _l("Responsible section or component"),
         validators=[Optional(), Length(max=200)],
-        description="For outputs: the section or component that delivers it.",
+        description=_l("For outputs: the section or component that delivers it."),
     )
 
 

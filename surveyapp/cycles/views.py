@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -70,9 +72,9 @@ bp = Blueprint("cycles", __name__, url_prefix="/cycles")
 #: The state changes a coordinator makes from the cycle page, with their button text.
 #: Validation and reopening have their own pages (the review blueprint).
 MANUAL_TRANSITIONS: dict[tuple[CycleState, CycleState], str] = {
-    (CycleState.draft, CycleState.open): "Open the cycle for answers",
-    (CycleState.open, CycleState.submitted): "Close answering now",
-    (CycleState.validated, CycleState.closed): "Close the cycle",
+    (CycleState.draft, CycleState.open): _l("Open the cycle for answers"),
+    (CycleState.open, CycleState.submitted): _l("Close answering now"),
+    (CycleState.validated, CycleState.closed): _l("Close the cycle"),
 }
 
 
@@ -143,7 +145,10 @@ def _person_choices(units: list[Unit], role: ParticipantRole) -> list[SelectChoi
     for user, code in rows:
         codes.setdefault(user, []).append(code)
     label = UNIT_ROLE_FOR[role].label.lower()
-    return [SelectChoice(user.id, f"{user.display_name} ({label} of {', '.join(unit_codes)})")
+    return [SelectChoice(user.id, _("%(display_name)s (%(label)s of %(unit_codes)s)",
+                                    display_name=user.display_name,
+                                    label=label,
+                                    unit_codes=', '.join(unit_codes)))
             for user, unit_codes in codes.items()]
 
 
@@ -160,7 +165,7 @@ def _fill_new_cycle_choices(form: NewCycleForm, units: list[Unit]) -> None:
                             Cycle.state.in_(CARRY_FORWARD_STATES))
         .order_by(Cycle.period_end.desc())
     )
-    form.previous_cycle.choices = [SelectChoice(0, "No: start with empty answers")] + [
+    form.previous_cycle.choices = [SelectChoice(0, _("No: start with empty answers"))] + [
         SelectChoice(cycle.id, f"{cycle.title} ({cycle.unit.code}, {cycle.period_start.year}"
                    f"-{cycle.period_end.year})")
         for cycle in earlier
@@ -193,13 +198,13 @@ def _create_from(form: NewCycleForm, user: User) -> Cycle:
 def new() -> str | WerkzeugResponse | tuple[str, int]:
     user = signed_in_user()
     units = units_for_new_cycles(user)
-    require(bool(units), "Only coordinators open assessment cycles.")
+    require(bool(units), _l("Only coordinators open assessment cycles."))
     form = NewCycleForm()
     _fill_new_cycle_choices(form, units)
     error = None
     if form.validate_on_submit():
         require(form.unit.data in {unit.id for unit in units},
-                "You do not coordinate that unit.")
+                _l("You do not coordinate that unit."))
         try:
             cycle = _create_from(form, user)
         except ServiceError as refused:
@@ -207,7 +212,8 @@ def new() -> str | WerkzeugResponse | tuple[str, int]:
             error = str(refused)
         else:
             db.session.commit()
-            flash(f"“{cycle.title}” was created as a draft. Check its people, then open it.",
+            flash(_("“%(cycle)s” was created as a draft. Check its people, then open it.",
+                    cycle=cycle.title),
                   "success")
             return redirect(url_for("cycles.detail", cycle_id=cycle.id))
     status = 422 if form.is_submitted() else 200
@@ -284,12 +290,13 @@ def detail(cycle_id: int) -> str:
 def state(cycle_id: int) -> WerkzeugResponse:
     user = signed_in_user()
     cycle, access = load_cycle_for(user, cycle_id)
-    require(access.may_manage, "Only the cycle's coordinators change its state.")
+    require(access.may_manage, _l("Only the cycle's coordinators change its state."))
     form = StateForm()
     target = CycleState.__members__.get(form.target.data or "") if form.validate() else None
     if target is None or (cycle.state, target) not in MANUAL_TRANSITIONS:
-        abort(400, description=f"A cycle that is {cycle.state.label.lower()} cannot be moved "
-              "that way from this page. Reload the cycle's page to see what can be done now.")
+        abort(400, description=_("A cycle that is %(state)s cannot be moved that way from this "
+                                 "page. Reload the cycle's page to see what can be done now.",
+                                 state=cycle.state.label.lower()))
     try:
         change_state(cycle, target, Actor.of(user))
         db.session.commit()
@@ -298,10 +305,10 @@ def state(cycle_id: int) -> WerkzeugResponse:
         flash(str(refused), "warning")
     except StaleDataError:
         db.session.rollback()
-        flash("Someone changed this cycle at the same moment: check its state and try again.",
+        flash(_("Someone changed this cycle at the same moment: check its state and try again."),
               "warning")
     else:
-        flash(f"The cycle is now {target.label.lower()}.", "success")
+        flash(_("The cycle is now %(target)s.", target=target.label.lower()), "success")
     return redirect(url_for("cycles.detail", cycle_id=cycle_id))
 
 
@@ -332,7 +339,7 @@ def _person_form(cycle: Cycle, role: ParticipantRole) -> PersonForm:
 def _managed_cycle(cycle_id: int) -> tuple[Cycle, CycleAccess, User]:
     user = signed_in_user()
     cycle, access = load_cycle_for(user, cycle_id)
-    require(access.may_manage, "Only the cycle's coordinators change who takes part.")
+    require(access.may_manage, _l("Only the cycle's coordinators change who takes part."))
     return cycle, access, user
 
 
@@ -349,17 +356,17 @@ def add_person(cycle_id: int) -> WerkzeugResponse | tuple[str, int]:
     cycle, access, user = _managed_cycle(cycle_id)
     role = ParticipantRole.__members__.get(request.form.get("role", ""))
     if role is None:
-        abort(400, description="Say in which role to add the person.")
+        abort(400, description=_("Say in which role to add the person."))
     form = _person_form(cycle, role)
     if not form.validate():
-        return _people_page(cycle, access, error="Choose a person from the list.", status=422)
+        return _people_page(cycle, access, error=_("Choose a person from the list."), status=422)
     try:
         add_participant(cycle, db.session.get_one(User, form.user.data), role, Actor.of(user))
     except ServiceError as refused:
         db.session.rollback()
         return _people_page(cycle, access, error=str(refused), status=422)
     db.session.commit()
-    flash("Added.", "success")
+    flash(_("Added."), "success")
     return redirect(url_for("cycles.people", cycle_id=cycle_id))
 
 
@@ -375,7 +382,7 @@ def remove_person(cycle_id: int) -> WerkzeugResponse | tuple[str, int]:
         db.session.rollback()
         return _people_page(cycle, access, error=str(refused), status=422)
     db.session.commit()
-    flash("Removed from the cycle.", "success")
+    flash(_("Removed from the cycle."), "success")
     return redirect(url_for("cycles.people", cycle_id=cycle_id))
 
 
@@ -386,7 +393,7 @@ def _framework_choices(cycle: Cycle, form: FrameworkNodeForm) -> FrameworkNodeFo
     framework = instrument_of(cycle).framework
     assert framework is not None
     form.level.choices = [SelectChoice(level, level.capitalize()) for level in framework.levels]
-    form.parent.choices = [SelectChoice("", "Nothing: a top-level node")] + [
+    form.parent.choices = [SelectChoice("", _("Nothing: a top-level node"))] + [
         SelectChoice(node.code, f"{node.code} {node.title[:80]} ({node.level})")
         for node in cycle.framework_nodes if node.level != framework.levels[-1]
     ]
@@ -409,7 +416,7 @@ def _framework_cycle(cycle_id: int) -> tuple[Cycle, CycleAccess, User]:
     user = signed_in_user()
     cycle, access = load_cycle_for(user, cycle_id)
     require(instrument_of(cycle).framework is not None,
-            "This cycle's instrument has no results framework.", status=404)
+            _l("This cycle's instrument has no results framework."), status=404)
     return cycle, access, user
 
 
@@ -424,7 +431,7 @@ def framework(cycle_id: int) -> tuple[str, int]:
 @login_required
 def add_node(cycle_id: int) -> WerkzeugResponse | tuple[str, int]:
     cycle, access, user = _framework_cycle(cycle_id)
-    require(access.may_manage, "Only the cycle's coordinators define its results framework.")
+    require(access.may_manage, _l("Only the cycle's coordinators define its results framework."))
     form = _framework_choices(cycle, FrameworkNodeForm())
     if not form.validate():
         return _framework_page(cycle, access, form, status=422)
@@ -437,7 +444,7 @@ def add_node(cycle_id: int) -> WerkzeugResponse | tuple[str, int]:
         db.session.rollback()
         return _framework_page(cycle, access, form, error=str(refused), status=422)
     db.session.commit()
-    flash(f"{form.code.data} was added.", "success")
+    flash(_("%(data)s was added.", data=form.code.data), "success")
     return redirect(url_for("cycles.framework", cycle_id=cycle_id))
 
 
@@ -445,7 +452,7 @@ def add_node(cycle_id: int) -> WerkzeugResponse | tuple[str, int]:
 @login_required
 def remove_node(cycle_id: int) -> WerkzeugResponse | tuple[str, int]:
     cycle, access, user = _framework_cycle(cycle_id)
-    require(access.may_manage, "Only the cycle's coordinators define its results framework.")
+    require(access.may_manage, _l("Only the cycle's coordinators define its results framework."))
     form = RemoveNodeForm()
     try:
         remove_framework_node(cycle, form.code.data or "", Actor.of(user))
@@ -453,5 +460,5 @@ def remove_node(cycle_id: int) -> WerkzeugResponse | tuple[str, int]:
         db.session.rollback()
         return _framework_page(cycle, access, error=str(refused), status=422)
     db.session.commit()
-    flash(f"{form.code.data} was removed.", "success")
+    flash(_("%(data)s was removed.", data=form.code.data), "success")
     return redirect(url_for("cycles.framework", cycle_id=cycle_id))

@@ -6,6 +6,7 @@ the request and say which question the evidence is for.
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, IntegerField, StringField, TextAreaField
@@ -13,7 +14,8 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from surveyapp.services.evidence import DESCRIPTION_MAX, URL_MAX
 
-DATE_MESSAGE = "Enter the document date as year-month-day, e.g. 2026-03-31, or leave it empty."
+DATE_MESSAGE = _l("Enter the document date as year-month-day, e.g. 2026-03-31, or leave it "
+                  "empty.")
 
 
 class TargetForm(FlaskForm):
@@ -28,27 +30,27 @@ class TargetForm(FlaskForm):
 
 
 class DescribedForm(TargetForm):
-    description = TextAreaField("Description", validators=[Length(max=DESCRIPTION_MAX)])
-    document_date = DateField("Document date", validators=[Optional()])
+    description = TextAreaField(_l("Description"), validators=[Length(max=DESCRIPTION_MAX)])
+    document_date = DateField(_l("Document date"), validators=[Optional()])
 
 
 class UploadForm(DescribedForm):
-    file = FileField("File")
+    file = FileField(_l("File"))
 
 
 class LinkForm(DescribedForm):
-    url = StringField("Web address", validators=[Length(max=URL_MAX)])
+    url = StringField(_l("Web address"), validators=[Length(max=URL_MAX)])
 
 
 class AttachForm(TargetForm):
     evidence_id = IntegerField(
-        "Evidence already in this cycle",
-        validators=[InputRequired(message="Choose the evidence to attach.")])
+        _l("Evidence already in this cycle"),
+        validators=[InputRequired(message=_l("Choose the evidence to attach."))])
 
 
 class VersionForm(FlaskForm):
-    file = FileField("New version")
-    description = TextAreaField("Description (leave empty to keep it)",
+    file = FileField(_l("New version"))
+    description = TextAreaField(_l("Description (leave empty to keep it)"),
                                 validators=[Length(max=DESCRIPTION_MAX)])
-    document_date = DateField("Document date", validators=[Optional()])
+    document_date = DateField(_l("Document date"), validators=[Optional()])
     next = StringField(validators=[Optional(), Length(max=2000)])

@@ -25,6 +25,8 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -74,9 +76,9 @@ from surveyapp.storage import evidence_max_bytes, evidence_store, readable_size
 
 bp = Blueprint("evidence", __name__)
 
-NO_SUCH_EVIDENCE = "There is no such evidence."
-NOT_YOURS = ("Only the person answering these questions can change their evidence, and only "
-             "while the answers are open for them.")
+NO_SUCH_EVIDENCE = _l("There is no such evidence.")
+NOT_YOURS = (_l("Only the person answering these questions can change their evidence, and only "
+                "while the answers are open for them."))
 #: Answers change while the cycle is open (drafts) or in review (returned items).
 EDITING_STATES = ANSWERING_STATES | REVIEW_STATES
 #: Downloads: never rendered by the browser, never allowed to run anything.
@@ -116,7 +118,7 @@ def _form_problem(form: TargetForm | VersionForm) -> str:
 def _response_in(cycle: Cycle, response_id: int | None) -> Response:
     response = db.session.get(Response, response_id) if response_id else None
     if response is None or response.cycle_id != cycle.id:
-        raise AccessDenied("There is no such questionnaire response in this cycle.", 404)
+        raise AccessDenied(_l("There is no such questionnaire response in this cycle."), 404)
     return response
 
 
@@ -128,14 +130,14 @@ def _target_answer(cycle: Cycle, access: CycleAccess, form: TargetForm, user: Us
     if form.answer_id.data:
         answer = db.session.get(Answer, form.answer_id.data)
         if answer is None:
-            raise AccessDenied("There is no such answer in this cycle.", 404)
+            raise AccessDenied(_l("There is no such answer in this cycle."), 404)
         response = _response_in(cycle, answer.response_id)
     elif form.item_id.data:
         response = _response_in(cycle, form.response_id.data)
         answer = None
     else:
-        abort(400, description="The form does not say which question the evidence is for. "
-                               "Reload the page and try again.")
+        abort(400, description=_("The form does not say which question the evidence is for. "
+                                 "Reload the page and try again."))
     require(may_edit_response(user, response, access), NOT_YOURS)
     if answer is not None:
         return answer
@@ -207,7 +209,7 @@ def link(cycle_id: int) -> WerkzeugResponse:
                  Actor.of(user))
     except ServiceError as refused:
         return _refuse(cycle, form.next.data, str(refused))
-    return _finish(cycle, form.next.data, "The link is attached.")
+    return _finish(cycle, form.next.data, _("The link is attached."))
 
 
 @bp.post("/cycles/<int:cycle_id>/evidence/attach")
@@ -227,7 +229,7 @@ def attach_existing(cycle_id: int) -> WerkzeugResponse:
         attach(evidence, answer, Actor.of(user))
     except ServiceError as refused:
         return _refuse(cycle, form.next.data, str(refused))
-    return _finish(cycle, form.next.data, "The evidence now supports this question too.")
+    return _finish(cycle, form.next.data, _("The evidence now supports this question too."))
 
 
 def _evidence_and_answer(evidence_id: int, form: TargetForm
@@ -237,8 +239,8 @@ def _evidence_and_answer(evidence_id: int, form: TargetForm
     evidence, cycle, access = _load_evidence(evidence_id)
     _require_editor(access)
     if not form.validate() or not form.answer_id.data:
-        abort(400, description="The form does not say which question this is about. Reload "
-                               "the page and try again.")
+        abort(400, description=_("The form does not say which question this is about. Reload "
+                                 "the page and try again."))
     return evidence, cycle, _target_answer(cycle, access, form, user), user
 
 
@@ -252,7 +254,7 @@ def detach_from(evidence_id: int) -> WerkzeugResponse:
     except ServiceError as refused:
         return _refuse(cycle, form.next.data, str(refused))
     return _finish(cycle, form.next.data,
-                   "The evidence no longer supports this question; it stays in the cycle.")
+                   _("The evidence no longer supports this question; it stays in the cycle."))
 
 
 @bp.post("/evidence/<int:evidence_id>/confirm")
@@ -264,7 +266,7 @@ def confirm_carried(evidence_id: int) -> WerkzeugResponse:
         confirm(evidence, answer, Actor.of(user))
     except ServiceError as refused:
         return _refuse(cycle, form.next.data, str(refused))
-    return _finish(cycle, form.next.data, "The evidence is confirmed as still valid.")
+    return _finish(cycle, form.next.data, _("The evidence is confirmed as still valid."))
 
 
 @bp.post("/evidence/<int:evidence_id>/version")
@@ -284,7 +286,8 @@ def version(evidence_id: int) -> WerkzeugResponse:
     except ServiceError as refused:
         return _refuse(cycle, form.next.data, str(refused))
     return _finish(cycle, form.next.data,
-                   f"“{newer.original_name}” replaces the earlier version, which is kept.")
+                   _("“%(original_name)s” replaces the earlier version, which is kept.",
+                     original_name=newer.original_name))
 
 
 # --- Reading -----------------------------------------------------------------------------
@@ -293,12 +296,12 @@ def version(evidence_id: int) -> WerkzeugResponse:
 def _send_stored(evidence: Evidence, disposition: str, policy: str) -> WerkzeugResponse:
     """Send a stored file under its detected type, with headers that forbid running it."""
     require(evidence.kind is EvidenceKind.file and evidence.sha256 is not None,
-            "This evidence is a link, not a file: follow the link from the evidence list.",
+            _l("This evidence is a link, not a file: follow the link from the evidence list."),
             status=404)
     path = evidence_store().path_of(evidence.sha256 or "")
     if not path.is_file():
-        abort(404, description="The stored file is missing from the evidence store. Tell "
-                               "your administrator, who can restore it from a backup.")
+        abort(404, description=_("The stored file is missing from the evidence store. Tell "
+                                 "your administrator, who can restore it from a backup."))
     # Werkzeug adds "; charset=utf-8" to text types: text evidence is checked to be UTF-8.
     response = send_file(path, mimetype=evidence.media_type or "application/octet-stream",
                          as_attachment=True, download_name=download_name(evidence),
@@ -318,7 +321,7 @@ def _send_stored(evidence: Evidence, disposition: str, policy: str) -> WerkzeugR
 def download(evidence_id: int) -> WerkzeugResponse:
     evidence, _cycle, access = _load_evidence(evidence_id)
     require(access.may_see_results,
-            "Only the cycle's people, its coordinators and viewers may open its evidence.")
+            _l("Only the cycle's people, its coordinators and viewers may open its evidence."))
     return _send_stored(evidence, "attachment", DOWNLOAD_POLICY)
 
 
@@ -327,11 +330,11 @@ def download(evidence_id: int) -> WerkzeugResponse:
 def preview(evidence_id: int) -> WerkzeugResponse:
     evidence, _cycle, access = _load_evidence(evidence_id)
     require(access.is_validator or access.may_manage,
-            "Only the cycle's validators and coordinators see evidence in the browser; "
-            "download it instead.")
+            _l("Only the cycle's validators and coordinators see evidence in the browser; "
+               "download it instead."))
     require(evidence.media_type in PREVIEWABLE_MEDIA_TYPES,
-            "Only PDF documents and images can be shown in the browser; download the file "
-            "instead.", status=404)
+            _l("Only PDF documents and images can be shown in the browser; download the file "
+               "instead."), status=404)
     media_type = evidence.media_type or ""
     policy = PREVIEW_POLICIES.get(media_type) or PREVIEW_POLICIES["image"]
     return _send_stored(evidence, "inline", policy)
@@ -375,7 +378,7 @@ def _entries(cycle: Cycle) -> list[EvidenceEntry]:
 def index(cycle_id: int) -> str:
     cycle, access = load_cycle_for(signed_in_user(), cycle_id)
     require(access.may_see_results,
-            "Only the cycle's people, its coordinators and viewers may see its evidence.")
+            _l("Only the cycle's people, its coordinators and viewers may see its evidence."))
     return render_template("evidence/index.html", cycle=cycle, entries=_entries(cycle))
 
 
@@ -400,7 +403,7 @@ def item(cycle_id: int) -> str:
     framework_node = request.args.get("node", "")
     question = find_item(cycle, response.questionnaire, item_id)
     if question is None:
-        raise AccessDenied("The questionnaire has no such question.", 404)
+        raise AccessDenied(_l("The questionnaire has no such question."), 404)
     answer = _answer_of(response, item_id, framework_node)
     attached = evidence_for_answers([answer.id]).get(answer.id, []) if answer else []
     return render_template(

@@ -14,6 +14,8 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -21,10 +23,10 @@ from wtforms.fields.choices import SelectChoice
 
 from surveyapp.auth.sessions import signed_in_user
 from surveyapp.extensions import db
+from surveyapp.i18n import LANGUAGE_NAMES, plain_text, respondent_languages
 from surveyapp.invitations.forms import InvitationForm
 from surveyapp.mail import mail_configured
 from surveyapp.models import Cycle, CycleState, Invitation
-from surveyapp.respond.forms import LANGUAGE_NAMES
 from surveyapp.services import ServiceError
 from surveyapp.services.access import AccessDenied, load_cycle_for, require
 from surveyapp.services.audit import Actor
@@ -47,7 +49,7 @@ bp = Blueprint("invitations", __name__)
 
 #: An uploaded address list larger than this is not a list of addresses.
 EMAIL_FILE_MAX_BYTES = 200 * 1024
-ONLY_COORDINATORS = "Only the cycle's coordinators can manage its invitation links."
+ONLY_COORDINATORS = _l("Only the cycle's coordinators can manage its invitation links.")
 
 
 def _managed_cycle(cycle_id: int) -> Cycle:
@@ -66,22 +68,31 @@ def _uploaded_list(upload: FileStorage | None) -> str:
         return ""
     data = upload.stream.read(EMAIL_FILE_MAX_BYTES + 1)
     if len(data) > EMAIL_FILE_MAX_BYTES:
-        raise ServiceError("The uploaded list is too large for a list of e-mail addresses.")
+        raise ServiceError(_("The uploaded list is too large for a list of e-mail addresses."))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ServiceError(
-            "The uploaded list is not UTF-8 text. Save it as “CSV UTF-8” or plain text and "
-            "upload it again.") from None
+            _("The uploaded list is not UTF-8 text. Save it as “CSV UTF-8” or plain text and "
+              "upload it again.")) from None
+
+
+def language_choice(code: str, instrument_languages: tuple[str, ...]) -> str:
+    """A language as the coordinator picks it, saying when the questions stay in English."""
+    name = LANGUAGE_NAMES.get(code, code)
+    if code in instrument_languages:
+        return name
+    return _("%(language)s (pages only: the questions are shown in English)", language=name)
 
 
 def _form_for(cycle: Cycle) -> InvitationForm:
     form = InvitationForm()
     instrument = instrument_of(cycle)
     form.questionnaire.choices = [
-        SelectChoice(q.id, q.title["en"]) for q in invitation_questionnaires(cycle)]
+        SelectChoice(q.id, plain_text(q.title)) for q in invitation_questionnaires(cycle)]
     form.language.choices = [
-        SelectChoice(code, LANGUAGE_NAMES.get(code, code)) for code in instrument.languages]
+        SelectChoice(code, language_choice(code, instrument.languages))
+        for code in respondent_languages(instrument.languages)]
     if request.method == "GET":
         form.expires_on.data = default_expiry(cycle, date.today())
     return form
@@ -102,7 +113,7 @@ def manage(cycle_id: int) -> str | tuple[str, int, dict[str, str]]:
     error = None
     if request.method == "POST":
         require(cycle.state in INVITING_STATES,
-                "Links can be made only while the cycle is a draft or open.")
+                _l("Links can be made only while the cycle is a draft or open."))
         if form.validate():
             try:
                 return _make_links(cycle, form)
@@ -110,7 +121,7 @@ def manage(cycle_id: int) -> str | tuple[str, int, dict[str, str]]:
                 db.session.rollback()
                 error = str(refused)
         else:
-            error = "Correct the fields marked below."
+            error = _("Correct the fields marked below.")
     return render_template(
         "invitations/manage.html", cycle=cycle, form=form, error=error,
         summary=invitation_summary(cycle), labels=_organisation_labels(cycle),
@@ -124,7 +135,7 @@ def _make_links(cycle: Cycle, form: InvitationForm) -> tuple[str, int, dict[str,
     if form.mode.data == "emails":
         emails = parse_email_list(form.emails.data or "", _uploaded_list(form.email_file.data))
     elif not form.count.data:
-        raise ServiceError("Say how many links to make.")
+        raise ServiceError(_("Say how many links to make."))
     created = create_invitations(
         cycle, form.questionnaire.data or "", emails=emails,
         count=None if emails else form.count.data, language=form.language.data or "en",
@@ -148,10 +159,10 @@ def _make_links(cycle: Cycle, form: InvitationForm) -> tuple[str, int, dict[str,
 def revoke_link(cycle_id: int, invitation_id: int) -> WerkzeugResponse:
     cycle = _managed_cycle(cycle_id)
     require(cycle.state is not CycleState.closed,
-            "The cycle is closed; its links no longer work anyway.")
+            _l("The cycle is closed; its links no longer work anyway."))
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or invitation.cycle_id != cycle.id:
-        raise AccessDenied("There is no such invitation link in this cycle.", 404)
+        raise AccessDenied(_l("There is no such invitation link in this cycle."), 404)
     try:
         revoke(invitation, Actor.of(signed_in_user()))
     except ServiceError as refused:
@@ -159,6 +170,6 @@ def revoke_link(cycle_id: int, invitation_id: int) -> WerkzeugResponse:
         flash(str(refused), "error")
     else:
         db.session.commit()
-        flash("The link is revoked: it no longer opens the questionnaire. Answers already "
-              "submitted through it still count.", "success")
+        flash(_("The link is revoked: it no longer opens the questionnaire. Answers already "
+                "submitted through it still count."), "success")
     return redirect(url_for("invitations.manage", cycle_id=cycle.id))

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -31,7 +32,14 @@ class CycleState(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return str(CYCLE_STATE_LABELS[self])
+
+
+CYCLE_STATE_LABELS = {
+    CycleState.draft: _l("Draft"), CycleState.open: _l("Open"),
+    CycleState.submitted: _l("Submitted"), CycleState.in_review: _l("In review"),
+    CycleState.validated: _l("Validated"), CycleState.closed: _l("Closed"),
+}
 
 
 class ParticipantRole(StrEnum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -25,7 +26,14 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return str(ROLE_LABELS[self])
+
+
+ROLE_LABELS = {
+    Role.admin: _l("Admin"), Role.coordinator: _l("Coordinator"),
+    Role.focal_point: _l("Focal point"), Role.validator: _l("Validator"),
+    Role.viewer: _l("Viewer"),
+}
 
 
 class Membership(db.Model):

@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -26,6 +27,16 @@ class ResponseState(StrEnum):
     submitted = "submitted"
     returned = "returned"
     validated = "validated"
+
+    @property
+    def label(self) -> str:
+        return str(RESPONSE_STATE_LABELS[self])
+
+
+RESPONSE_STATE_LABELS = {
+    ResponseState.draft: _l("Draft"), ResponseState.submitted: _l("Submitted"),
+    ResponseState.returned: _l("Returned"), ResponseState.validated: _l("Validated"),
+}
 
 
 class Response(db.Model):

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CTE, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -27,7 +28,14 @@ class UnitKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return "UN system" if self is UnitKind.un_system else self.value.capitalize()
+        return str(UNIT_KIND_LABELS[self])
+
+
+UNIT_KIND_LABELS = {
+    UnitKind.country: _l("Country"), UnitKind.cluster: _l("Cluster"),
+    UnitKind.un_system: _l("UN system"), UnitKind.organisation: _l("Organisation"),
+    UnitKind.mission: _l("Mission"),
+}
 
 
 class Unit(db.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -50,7 +51,8 @@ def read_all() -> Response:
     if ConfirmForm().validate():
         count = mark_all_read(signed_in_user())
         db.session.commit()
-        flash(f"{count} notice{'s' if count != 1 else ''} marked as read.", "success")
+        flash(ngettext("%(num)s notice marked as read.", "%(num)s notices marked as read.",
+                       count), "success")
     return redirect(url_for("notifications.index"))
 
 

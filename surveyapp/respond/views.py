@@ -12,7 +12,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import refresh
 from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +37,8 @@ from instruments.expressions import references
 from instruments.schema import RubricCriterion
 from surveyapp.auth.sessions import signed_in_user
 from surveyapp.extensions import db
+from surveyapp.i18n import SESSION_KEY, current_language
+from surveyapp.i18n import localized as marked
 from surveyapp.models import Answer, Cycle, Evidence, Response, ResponseState
 from surveyapp.rate_limits import invitation_link_limits
 from surveyapp.respond.forms import LandingForm, SubmitForm
@@ -49,6 +65,7 @@ from surveyapp.services.evidence import evidence_for_answers
 from surveyapp.services.invitations import (
     InvitationProblem,
     invitation_actor,
+    invitation_language,
     resolve_invitation,
     response_for_invitation,
 )
@@ -69,9 +86,28 @@ from surveyapp.services.questionnaire import (
 bp = Blueprint("respond", __name__)
 
 CONFLICT_MESSAGE = (
-    "These answers were changed in another window at the same moment. Reload the page to see "
-    "the latest answers; what you typed is kept in this browser until it is saved."
+    _l("These answers were changed in another window at the same moment. Reload the page to see "
+       "the latest answers; what you typed is kept in this browser until it is saved.")
 )
+
+
+def script_messages() -> dict[str, str]:
+    """What the page's script says while saving, in the page's language ({name}: a value)."""
+    return {
+        "progress": _("{answered} of {required} required answers given"),
+        "total": _("Total: {total}"),
+        "pending": _("Unsaved changes…"),
+        "saving": _("Saving…"),
+        "saved": _("All changes saved at {time}."),
+        "refused_one": _("1 answer could not be saved: see the message next to the question."),
+        "refused_many": _("{count} answers could not be saved: see the message next to each "
+                          "question."),
+        "offline": _("Offline — your answers are kept in this browser and will be sent when "
+                     "the connection returns."),
+        "server_down": _("The server could not save just now; your answers are kept in this "
+                         "browser and will be sent again."),
+        "failed": _("Your answers could not be saved. Reload the page."),
+    }
 
 
 @dataclass
@@ -94,7 +130,8 @@ class Respondent:
 
     @property
     def language(self) -> str:
-        return self.response.language
+        """The page's language: instrument text missing in it is shown in English, marked."""
+        return current_language()
 
     #: A preview of an instrument (``instrument_admin.preview``) shows its banner on the pages.
     preview: ClassVar[bool] = False
@@ -145,7 +182,7 @@ def signed_in_respondent(cycle_id: int, questionnaire: str) -> Respondent:
         Response.cycle_id == cycle.id, Response.questionnaire == questionnaire,
         Response.respondent_id == user.id))
     require(response is not None and access.is_focal_point,
-            "You have no questionnaire of that name to answer in this cycle.", status=404)
+            _l("You have no questionnaire of that name to answer in this cycle."), status=404)
     assert response is not None
     return _respondent(response, Actor.of(user), may_edit=may_edit_response(user, response, access),
                        endpoint_prefix="respond.",
@@ -165,10 +202,22 @@ def invited_respondent(token: str) -> Respondent | None:
                        endpoint_prefix="respond.invitation_", url_values={"token": token})
 
 
+@bp.before_request
+def open_in_invitation_language() -> None:
+    """The pages of an invitation link open in the link's language (surveyapp/i18n.py)."""
+    token = (request.view_args or {}).get("token")
+    if token:
+        g.page_language = invitation_language(token)
+    elif request.endpoint == "respond.invitation_thanks":
+        g.page_language = request.args.get("lang")
+
+
 @bp.app_errorhandler(InvitationProblem)
 def invitation_problem(problem: InvitationProblem) -> tuple[str, int]:
     """An unusable link gets a page saying why and what to do, never a bare error."""
     db.session.rollback()
+    g.page_language = problem.language
+    refresh()  # the language may have been chosen before the link was read
     return render_template("invitations/problem.html", problem=problem), problem.status
 
 
@@ -303,7 +352,7 @@ def _render_page(who: Respondent, page: Page, form: PageForm | None = None, *,
         context_values=_context_values(page, who.layout, answers),
         carried=[view.key for view in views if view.answer and view.answer.carried_over
                  and view.editable],
-        localized=localized, display_value=display_value,
+        localized=marked, display_value=display_value, script_messages=script_messages(),
         questionnaire_title=localized(who.layout.questionnaire.title, who.language),
     ), status
 
@@ -365,7 +414,8 @@ def answer_page(who: Respondent, number: int) -> tuple[str, int] | WerkzeugRespo
     """Show one page of the questionnaire, or save it and go where its button leads."""
     page = who.layout.page(number)
     if page is None:
-        abort(404, description=f"This questionnaire has {len(who.layout.pages)} pages.")
+        abort(404, description=_("This questionnaire has %(count)s pages.",
+                                 count=len(who.layout.pages)))
     if request.method == "GET":
         return _render_page(who, page)
     form = page_form_class(page, who.language, who.editable)()
@@ -444,7 +494,8 @@ def autosave_answers(who: Respondent) -> tuple[WerkzeugResponse, int]:
         sent = {key: _raw_from_json(_slot_by_key(who.layout, key), parts)
                 for key, parts in payload.get("slots", {}).items()}
     except PayloadError as problem:
-        return jsonify(error=f"This save request cannot be read ({problem})."), 400
+        return jsonify(error=_("This save request cannot be read (%(problem)s).",
+                                 problem=problem)), 400
     try:
         batch = save_in_order(who.layout, sent, who.answers(), who.editable, who.save)
         confirmed = who.confirm(confirm) if confirm else []
@@ -480,7 +531,7 @@ def render_review(who: Respondent, *, error: str | None = None, status: int = 20
         "respond/review.html", who=who, missing=missing, error=error,
         pages=_progress(who.layout, statuses, who.language), submit_form=SubmitForm(),
         answered=sum(1 for s in required if s.complete), required=len(required),
-        localized=localized,
+        localized=marked,
         questionnaire_title=localized(who.layout.questionnaire.title, who.language),
     ), status
 
@@ -551,7 +602,7 @@ def submit(cycle_id: int, questionnaire: str) -> tuple[str, int] | WerkzeugRespo
     refused = _submit(who)
     if refused is not None:
         return refused
-    flash("Your answers were submitted and are now locked for validation. Thank you.",
+    flash(_("Your answers were submitted and are now locked for validation. Thank you."),
           "success")
     return redirect(url_for("cycles.detail", cycle_id=cycle_id))
 
@@ -563,7 +614,7 @@ def item(cycle_id: int, questionnaire: str, item_id: str) -> WerkzeugResponse:
     who = signed_in_respondent(cycle_id, questionnaire)
     slot = who.layout.slot(item_id, request.args.get("node", ""))
     if slot is None:
-        abort(404, description="This questionnaire has no such question.")
+        abort(404, description=_("This questionnaire has no such question."))
     number = who.layout.page_of(slot.key)
     return redirect(who.url("page", number=number) + f"#q-{slot.key}")
 
@@ -601,10 +652,12 @@ def invitation_landing(token: str) -> tuple[str, int] | WerkzeugResponse:
             form.form_errors.append(str(refused))
         else:
             db.session.commit()
+            if form.language.data and form.language.data != current_language():
+                session[SESSION_KEY] = form.language.data  # the pages follow the change
             return redirect(url_for("respond.invitation_page", token=token, number=1))
     return render_template(
         "respond/landing.html", form=form, cycle=cycle, questionnaire=questionnaire,
-        localized=localized, language=invitation.language,
+        language=current_language(),
     ), 422 if form.is_submitted() else 200
 
 
@@ -620,7 +673,7 @@ def invitation_page(token: str, number: int) -> tuple[str, int] | WerkzeugRespon
 def invitation_autosave(token: str) -> tuple[WerkzeugResponse, int]:
     who = invited_respondent(token)
     if who is None:
-        return jsonify(error="Start from the invitation link first."), 409
+        return jsonify(error=_("Start from the invitation link first.")), 409
     return autosave_answers(who)
 
 

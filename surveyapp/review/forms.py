@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, IntegerField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -19,24 +21,25 @@ from surveyapp.services.reviews import (
 )
 
 #: The choices for each piece of evidence: judged sufficient, insufficient, or not judged.
-EVIDENCE_CHOICES = [SelectChoice("", "Not judged"), SelectChoice("sufficient", "Sufficient"),
-                    SelectChoice("insufficient", "Insufficient")]
+EVIDENCE_CHOICES = [SelectChoice("", _l("Not judged")),
+                    SelectChoice("sufficient", _l("Sufficient")),
+                    SelectChoice("insufficient", _l("Insufficient"))]
 
 
 class DecisionForm(FlaskForm):
     """Accept, request changes or reject, with a comment; extra fields come per item."""
 
     decision = RadioField(
-        "Decision",
+        _l("Decision"),
         choices=[SelectChoice(decision.value, label)
                  for decision, label in DECISION_LABELS.items()],
-        validators=[InputRequired(message="Choose a decision.")],
+        validators=[InputRequired(message=_l("Choose a decision."))],
     )
     comment = TextAreaField(
-        "Comment",
-        description="Required: what you checked, and why you decided so. The focal point "
-                    "reads it.",
-        validators=[DataRequired(message="Write a comment: every decision needs one."),
+        _l("Comment"),
+        description=_l("Required: what you checked, and why you decided so. The focal point "
+                       "reads it."),
+        validators=[DataRequired(message=_l("Write a comment: every decision needs one.")),
                     Length(max=TEXT_MAX_LENGTH)],
     )
     #: The round this page showed: a decision made meanwhile by someone else is a conflict.
@@ -75,22 +78,23 @@ def decision_form(page: ItemPage) -> DecisionForm:
     item = page.unit.item
     if item.type == "stage":
         ItemDecisionForm.validated_stage = RadioField(  # type: ignore[attr-defined]
-            "Validated stage",
-            description="The stage the evidence supports; it may differ from the "
-                        "self-assessed stage. Needed to accept or reject.",
-            choices=[SelectChoice(stage.stage, f"Stage {stage.stage}: {stage.title['en']}")
+            _l("Validated stage"),
+            description=_l("The stage the evidence supports; it may differ from the "
+                           "self-assessed stage. Needed to accept or reject."),
+            choices=[SelectChoice(stage.stage, _l("Stage %(stage)s: %(stage2)s",
+                                                  stage=stage.stage, stage2=stage.title['en']))
                      for stage in page.stages],
             coerce=int, validators=[Optional()],
         )
     for index, criterion in enumerate(item.criteria if item.type == "rubric" else ()):
         setattr(ItemDecisionForm, f"validated_{index}", RadioField(
-            f"Validated {criterion.label['en'].lower()}",
+            _l("Validated %(criterion)s", criterion=criterion.label['en'].lower()),
             choices=[SelectChoice(level.level, str(level.level)) for level in criterion.levels],
             coerce=int, validators=[Optional()],
         ))
     for entry in page.evidence:
         setattr(ItemDecisionForm, f"evidence_{entry.id}", RadioField(
-            entry.original_name or entry.url or f"Evidence {entry.id}",
+            entry.original_name or entry.url or _("Evidence %(number)s", number=entry.id),
             choices=EVIDENCE_CHOICES, validators=[Optional()],
         ))
     form = ItemDecisionForm()
@@ -121,17 +125,17 @@ def decision_of(form: DecisionForm) -> Decision:
 
 class MessageForm(FlaskForm):
     body = TextAreaField(
-        "Message",
-        validators=[DataRequired(message="Write a message before sending it."),
+        _l("Message"),
+        validators=[DataRequired(message=_l("Write a message before sending it.")),
                     Length(max=TEXT_MAX_LENGTH)],
     )
 
 
 class ReasonForm(FlaskForm):
     reason = TextAreaField(
-        "Reason for reopening",
-        description="Required. It is kept with the cycle and in the audit log.",
-        validators=[DataRequired(message="Give the reason for reopening."),
+        _l("Reason for reopening"),
+        description=_l("Required. It is kept with the cycle and in the audit log."),
+        validators=[DataRequired(message=_l("Give the reason for reopening.")),
                     Length(max=REASON_MAX_LENGTH)],
     )
 

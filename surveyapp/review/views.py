@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -49,7 +51,7 @@ from surveyapp.services.reviews import (
 
 bp = Blueprint("review", __name__)
 
-NO_SUCH_ITEM = "There is no such item to review."
+NO_SUCH_ITEM = _l("There is no such item to review.")
 
 
 def _load_response(response_id: int) -> tuple[Response, CycleAccess]:
@@ -152,8 +154,8 @@ def item(response_id: int, item_id: str) -> tuple[str, int]:
 @login_required
 def decision(response_id: int, item_id: str) -> WerkzeugResponse | tuple[str, int]:
     response, access = _load_response(response_id)
-    require(access.is_validator, "Only the cycle's validators decide on items.")
-    require(access.may_review, "Decisions are recorded only while the cycle is under review.")
+    require(access.is_validator, _l("Only the cycle's validators decide on items."))
+    require(access.may_review, _l("Decisions are recorded only while the cycle is under review."))
     node = request.args.get("node", "")
     page = _load_item(response, item_id, node)
     form = decision_form(page)
@@ -173,7 +175,8 @@ def decision(response_id: int, item_id: str) -> WerkzeugResponse | tuple[str, in
         return _render_item(_load_item(response, item_id, node), access, form=form,
                             error=str(refused), status=400)
     db.session.commit()
-    flash(f"Decision recorded for {item_id}: {form.decision.data.replace('_', ' ')}.", "success")
+    flash(_("Decision recorded for %(item_id)s: %(data)s.",
+            item_id=item_id, data=form.decision.data.replace('_', ' ')), "success")
     upcoming = [row for row in cycle_progress(response.cycle).rows
                 if row.status.awaits_validator]
     if upcoming:
@@ -190,8 +193,8 @@ def thread(response_id: int, item_id: str) -> WerkzeugResponse | tuple[str, int]
     response, access = _load_response(response_id)
     user = signed_in_user()
     require(may_write_in_thread(user, response, access),
-            "Only the validators and the focal point write in this thread, while the cycle is "
-            "under review.")
+            _l("Only the validators and the focal point write in this thread, while the cycle is "
+               "under review."))
     node = request.args.get("node", "")
     form = MessageForm()
     if form.validate():
@@ -202,7 +205,7 @@ def thread(response_id: int, item_id: str) -> WerkzeugResponse | tuple[str, int]
             return _render_item(_load_item(response, item_id, node), access,
                                 message_form=form, error=str(refused), status=400)
         db.session.commit()
-        flash("Message sent.", "success")
+        flash(_("Message sent."), "success")
         return redirect(_item_url(_load_item(response, item_id, node)) + "#thread")
     return _render_item(_load_item(response, item_id, node), access, message_form=form,
                         status=400)
@@ -225,7 +228,7 @@ def returned(response_id: int) -> str:
 def cycle_validation(cycle_id: int) -> tuple[str, int]:
     cycle, access = load_cycle_for(signed_in_user(), cycle_id)
     require(access.is_validator or access.may_manage,
-            "The validation of a cycle is followed by its validators and coordinators.")
+            _l("The validation of a cycle is followed by its validators and coordinators."))
     return _render_cycle(cycle, access, status=200)
 
 
@@ -233,7 +236,7 @@ def cycle_validation(cycle_id: int) -> tuple[str, int]:
 @login_required
 def validate(cycle_id: int) -> WerkzeugResponse | tuple[str, int]:
     cycle, access = load_cycle_for(signed_in_user(), cycle_id)
-    require(access.is_validator, "Only the cycle's validators validate it.")
+    require(access.is_validator, _l("Only the cycle's validators validate it."))
     form = ConfirmForm()
     if form.validate():
         try:
@@ -242,7 +245,8 @@ def validate(cycle_id: int) -> WerkzeugResponse | tuple[str, int]:
             db.session.rollback()
             return _render_cycle(cycle, access, error=str(refused))
         db.session.commit()
-        flash(f"“{cycle.title}” is validated: its answers and decisions are locked.", "success")
+        flash(_("“%(cycle)s” is validated: its answers and decisions are locked.",
+                cycle=cycle.title), "success")
     return redirect(url_for("review.cycle_validation", cycle_id=cycle_id))
 
 
@@ -250,7 +254,7 @@ def validate(cycle_id: int) -> WerkzeugResponse | tuple[str, int]:
 @login_required
 def reopen(cycle_id: int) -> WerkzeugResponse | tuple[str, int]:
     cycle, access = load_cycle_for(signed_in_user(), cycle_id)
-    require(access.may_manage, "Only a coordinator reopens a validated cycle.")
+    require(access.may_manage, _l("Only a coordinator reopens a validated cycle."))
     form = ReasonForm()
     if not form.validate():
         return _render_cycle(cycle, access, reason_form=form)
@@ -260,7 +264,8 @@ def reopen(cycle_id: int) -> WerkzeugResponse | tuple[str, int]:
         db.session.rollback()
         return _render_cycle(cycle, access, reason_form=form, error=str(refused))
     db.session.commit()
-    flash(f"“{cycle.title}” is back in review. The validators have been told.", "success")
+    flash(_("“%(cycle)s” is back in review. The validators have been told.", cycle=cycle.title),
+          "success")
     return redirect(url_for("review.cycle_validation", cycle_id=cycle_id))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from surveyapp.extensions import db
@@ -166,7 +167,7 @@ def load_cycle_for(user: User, cycle_id: int) -> tuple[Cycle, CycleAccess]:
     """The cycle and the user's access to it; 404 for a cycle the user may not know about."""
     cycle = db.session.get(Cycle, cycle_id)
     if cycle is None:
-        raise AccessDenied("There is no such assessment cycle.", 404)
+        raise AccessDenied(_l("There is no such assessment cycle."), 404)
     access = cycle_access(user, cycle)
-    require(access.may_see, "There is no such assessment cycle.", status=404)
+    require(access.may_see, _l("There is no such assessment cycle."), status=404)
     return cycle, access

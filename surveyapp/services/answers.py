@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from surveyapp.extensions import db
@@ -137,13 +140,13 @@ def locked_reason(response: Response) -> str | None:
         if state is CycleState.open:
             return None
         if state is CycleState.draft:
-            return "This cycle has not been opened for answers yet."
-        return "Answering is closed for this cycle."
+            return _("This cycle has not been opened for answers yet.")
+        return _("Answering is closed for this cycle.")
     if response.state is ResponseState.returned:
-        return None if state in REVIEW_STATES else "This cycle is no longer in review."
+        return None if state in REVIEW_STATES else _("This cycle is no longer in review.")
     return (
-        "These answers have been submitted and are locked; only the items a validator "
-        "returns can change again."
+        _("These answers have been submitted and are locked; only the items a validator "
+          "returns can change again.")
     )
 
 
@@ -212,7 +215,7 @@ def new_parts(
             errors["value"] = str(refused)
     if raw.not_applicable is not None:
         if raw.not_applicable and not question.allows_not_applicable:
-            errors["not_applicable"] = "This question cannot be answered “not applicable”."
+            errors["not_applicable"] = _("This question cannot be answered “not applicable”.")
         else:
             parts["not_applicable"] = raw.not_applicable
     if raw.justification is not None and question.asks_justification:
@@ -251,14 +254,15 @@ def save_answer(
     slot = layout.slot(item_id, framework_node)
     if slot is None:
         where = f" for {framework_node}" if framework_node else ""
-        raise ServiceError(f"This questionnaire has no question “{item_id}”{where}.")
+        raise ServiceError(_("This questionnaire has no question “%(item_id)s”%(where)s.",
+                             item_id=item_id, where=where))
     reason = locked_reason(response)
     if reason:
         raise ServiceError(reason)
     editable = editable if editable is not None else editable_keys(response, layout)
     if editable is not None and slot.key not in editable:
         raise ServiceError(
-            "Only the items the validator returned can change; this one was not returned."
+            _("Only the items the validator returned can change; this one was not returned.")
         )
     if answers is None:
         answer = db.session.scalar(select(Answer).where(
@@ -419,19 +423,19 @@ def _problem(
     question = slot.question
     item = question.item
     if answer is not None and answer.not_applicable:
-        return None if answer.justification else "Explain why this question does not apply."
+        return None if answer.justification else _("Explain why this question does not apply.")
     value = answer.value if answer is not None else None
     if question.type == "rubric" and isinstance(value, Mapping):
         unscored = [localized(c.label, "en") for c in item.criteria if c.id not in value]
         if unscored:
-            return f"Score {', '.join(unscored)} as well."
+            return _("Score %(unscored)s as well.", unscored=', '.join(unscored))
         if item.justification_required and not (answer and answer.justification):
-            return "Write the justification of these scores."
+            return _("Write the justification of these scores.")
     elif value is None:
-        return "Answer this question." if item.required else None
+        return _("Answer this question.") if item.required else None
     if (evidence_count is not None and question.evidence_required and evidence_count == 0
             and not _evidence_alternative_given(slot, layout, answers)):
-        return "Attach at least one piece of evidence."
+        return _("Attach at least one piece of evidence.")
     return None
 
 
@@ -513,8 +517,9 @@ def submit_response(response: Response, actor: Actor) -> None:
     missing = [status for status in statuses if status.problem]
     if missing:
         raise ServiceError(
-            f"{len(missing)} question{'s' if len(missing) != 1 else ''} still "
-            f"need{'' if len(missing) != 1 else 's'} an answer: see the list below."
+            ngettext("%(num)s question still needs an answer: see the list below.",
+                     "%(num)s questions still need an answer: see the list below.",
+                     len(missing))
         )
     _clear_irrelevant(response, statuses, answers, actor)
     returned = response.state is ResponseState.returned
@@ -529,7 +534,8 @@ def submit_response(response: Response, actor: Actor) -> None:
         mark_used(response.invitation)
     if returned:
         notify(participants(cycle, ParticipantRole.validator), "resubmitted",
-               f"Changes to “{cycle.title}” were resubmitted for review.", "/review/", cycle)
+               _l("Changes to “%(cycle)s” were resubmitted for review.", cycle=cycle.title),
+               "/review/", cycle)
     elif cycle.state is CycleState.open and focal_points_done(cycle):
         change_state(cycle, CycleState.submitted, actor,
                      reason="every assigned focal point has submitted")

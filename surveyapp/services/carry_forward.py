@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from instruments.schema import Instrument
@@ -82,24 +83,27 @@ class CarryForwardResult:
 
 def _check_cycles(new_cycle: Cycle, previous_cycle: Cycle) -> None:
     if new_cycle.id == previous_cycle.id:
-        raise ServiceError("A cycle cannot start from itself.")
+        raise ServiceError(_("A cycle cannot start from itself."))
     if new_cycle.unit_id != previous_cycle.unit_id:
-        raise ServiceError("Answers can be carried forward only between cycles of the same unit.")
+        raise ServiceError(
+            _("Answers can be carried forward only between cycles of the same unit."))
     if new_cycle.instrument_version.key != previous_cycle.instrument_version.key:
         raise ServiceError(
-            "Answers can be carried forward only between cycles of the same instrument "
-            f"({previous_cycle.instrument_version.key} is not "
-            f"{new_cycle.instrument_version.key}).")
+            _("Answers can be carried forward only between cycles of the same instrument "
+              "(%(key)s is not %(key2)s).",
+              key=previous_cycle.instrument_version.key, key2=new_cycle.instrument_version.key))
     if previous_cycle.state not in SOURCE_STATES:
         raise ServiceError(
-            f"“{previous_cycle.title}” is {previous_cycle.state.label.lower()}: only a cycle "
-            "whose answers were submitted can be carried forward.")
+            _("“%(previous_cycle)s” is %(state)s: only a cycle whose answers were submitted can "
+              "be carried forward.",
+              previous_cycle=previous_cycle.title, state=previous_cycle.state.label.lower()))
     if new_cycle.state not in TARGET_STATES:
         raise ServiceError(
-            f"“{new_cycle.title}” is {new_cycle.state.label.lower()}: answers can be carried "
-            "into a cycle only while it is a draft or open.")
+            _("“%(new_cycle)s” is %(state)s: answers can be carried into a cycle only while it "
+              "is a draft or open.",
+              new_cycle=new_cycle.title, state=new_cycle.state.label.lower()))
     if new_cycle.previous_cycle_id not in (None, previous_cycle.id):
-        raise ServiceError("This cycle already started from another cycle.")
+        raise ServiceError(_("This cycle already started from another cycle."))
 
 
 def item_mapping(previous: Instrument, new: Instrument) -> Mapping[tuple[str, str], str | None]:
@@ -123,7 +127,7 @@ def _new_item_id(mapping: Mapping[tuple[str, str], str | None], questionnaire: s
     for key in ((questionnaire, item_id), ("", item_id)):
         if key in mapping:
             new_id = mapping[key]
-            return new_id, "" if new_id else "removed in the new instrument version"
+            return new_id, "" if new_id else _("removed in the new instrument version")
     return item_id, ""
 
 
@@ -248,15 +252,15 @@ def _respondent_for(source: Response, answering: set[str], focal_points: list[in
                     ) -> tuple[int | None, str]:
     """Who answers the copy in the new cycle, or None and the reason nobody can."""
     if source.questionnaire not in answering:
-        return None, "the questionnaire is not in the new instrument version"
+        return None, _("the questionnaire is not in the new instrument version")
     if source.respondent_id in focal_points:
         return source.respondent_id, ""
     if len(focal_points) == 1:
         return focal_points[0], ""
     if not focal_points:
-        return None, "the new cycle has no focal point yet; assign the focal points first"
-    return None, ("the respondent is not a focal point of the new cycle, which has several; "
-                  "it is not clear who should answer")
+        return None, _("the new cycle has no focal point yet; assign the focal points first")
+    return None, (_("the respondent is not a focal point of the new cycle, which has several; "
+                    "it is not clear who should answer"))
 
 
 def _copy_answers(
@@ -278,11 +282,11 @@ def _copy_answers(
         if item_id is None:
             skip(why_not)
         elif slot is None:
-            skip("no longer asked in the new instrument version or results framework")
+            skip(_("no longer asked in the new instrument version or results framework"))
         elif (item_id, answer.framework_node) in taken:
-            skip("already answered in the new cycle")
+            skip(_("already answered in the new cycle"))
         elif not _fits(slot.question, answer):
-            skip("the earlier answer is not one of the new version's answers")
+            skip(_("the earlier answer is not one of the new version's answers"))
         else:
             copies[answer.id] = _copy_answer(answer, target, item_id)
     db.session.flush()

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -113,29 +115,31 @@ class CycleDraft:
 def _check_draft(draft: CycleDraft) -> str:
     title = " ".join(draft.title.split())
     if not title:
-        raise ServiceError("Give the cycle a title, e.g. “Health cluster CCPM 2026”.")
+        raise ServiceError(_("Give the cycle a title, e.g. “Health cluster CCPM 2026”."))
     if len(title) > TITLE_MAX:
-        raise ServiceError(f"Keep the title under {TITLE_MAX} characters.")
+        raise ServiceError(_("Keep the title under %(title_max)s characters.",
+                             title_max=TITLE_MAX))
     if draft.period_end < draft.period_start:
-        raise ServiceError("The period ends before it starts: check the two dates.")
+        raise ServiceError(_("The period ends before it starts: check the two dates."))
     if draft.due_on and draft.review_due_on and draft.review_due_on < draft.due_on:
-        raise ServiceError("The review cannot be due before the answers are.")
+        raise ServiceError(_("The review cannot be due before the answers are."))
     if draft.version.status is not InstrumentStatus.published:
-        raise ServiceError("Only a published instrument version can be used for a new cycle.")
+        raise ServiceError(_("Only a published instrument version can be used for a new cycle."))
     latest = latest_published(draft.version.key)
     if latest is not draft.version:
-        raise ServiceError(f"Version {latest.version if latest else '?'} of this instrument is "
-                           "published: new cycles use the latest version.")
+        raise ServiceError(_("Version %(version)s of this instrument is published: new cycles "
+                             "use the latest version.", version=latest.version if latest else "?"))
     previous = draft.previous_cycle
     if previous is not None:
         if previous.unit_id != draft.unit.id:
-            raise ServiceError("Answers can only be carried forward from a cycle of the same unit.")
+            raise ServiceError(
+                _("Answers can only be carried forward from a cycle of the same unit."))
         if previous.instrument_version.key != draft.version.key:
-            raise ServiceError("Answers can only be carried forward from a cycle of the same "
-                               "instrument.")
+            raise ServiceError(_("Answers can only be carried forward from a cycle of the same "
+                                 "instrument."))
         if previous.state not in CARRY_FORWARD_STATES:
-            raise ServiceError("Answers are carried forward only from a validated or closed "
-                               "cycle.")
+            raise ServiceError(_("Answers are carried forward only from a validated or closed "
+                                 "cycle."))
     return title
 
 
@@ -210,22 +214,29 @@ def add_participant(cycle: Cycle, user: User, role: ParticipantRole, actor: Acto
         the matching unit role, or for someone who would validate their own answers.
     """
     if cycle.state not in PEOPLE_STATES[role]:
-        raise ServiceError(f"{role.value.replace('_', ' ').capitalize()}s cannot change once "
-                           f"the cycle is {cycle.state.label.lower()}.")
+        message = (_("Focal points cannot change once the cycle is %(state)s.")
+                   if role is ParticipantRole.focal_point else
+                   _("Validators cannot change once the cycle is %(state)s."))
+        raise ServiceError(message % {"state": cycle.state.label.lower()})
     if not user.active:
-        raise ServiceError(f"{user.display_name}'s account is inactive.")
+        raise ServiceError(_("%(display_name)s's account is inactive.",
+                             display_name=user.display_name))
     if UNIT_ROLE_FOR[role] not in roles_for(user, cycle.unit):
         raise ServiceError(
-            f"{user.display_name} is not a {UNIT_ROLE_FOR[role].label.lower()} of "
-            f"{cycle.unit.code}: give them that role on the unit first."
+            _("%(display_name)s is not a %(unit_role_for)s of %(code)s: give them that role on "
+              "the unit first.",
+              display_name=user.display_name,
+              unit_role_for=UNIT_ROLE_FOR[role].label.lower(),
+              code=cycle.unit.code)
         )
     held = set(db.session.scalars(select(CycleParticipant.role).where(
         CycleParticipant.cycle_id == cycle.id, CycleParticipant.user_id == user.id)))
     if role in held:
-        raise ServiceError(f"{user.display_name} is already on this cycle in that role.")
+        raise ServiceError(_("%(display_name)s is already on this cycle in that role.",
+                             display_name=user.display_name))
     if held:
-        raise ServiceError(f"{user.display_name} is already on this cycle in another role: "
-                           "nobody validates their own answers.")
+        raise ServiceError(_("%(display_name)s is already on this cycle in another role: nobody "
+                             "validates their own answers.", display_name=user.display_name))
     participant = CycleParticipant(cycle=cycle, user=user, role=role)
     db.session.add(participant)
     db.session.flush()
@@ -234,7 +245,8 @@ def add_participant(cycle: Cycle, user: User, role: ParticipantRole, actor: Acto
     if role is ParticipantRole.focal_point:
         _ensure_responses(cycle, user, actor)
         if cycle.state is CycleState.open:
-            notify([user], "assigned", f"You are a focal point of “{cycle.title}”.",
+            notify([user], "assigned",
+                   _l("You are a focal point of “%(cycle)s”.", cycle=cycle.title),
                    cycle_path(cycle), cycle)
     return participant
 
@@ -247,9 +259,10 @@ def remove_participant(cycle: Cycle, participant_id: int, actor: Actor) -> None:
     """
     participant = db.session.get(CycleParticipant, participant_id)
     if participant is None or participant.cycle_id != cycle.id:
-        raise ServiceError("That person is not on this cycle.")
+        raise ServiceError(_("That person is not on this cycle."))
     if cycle.state not in PEOPLE_STATES[participant.role]:
-        raise ServiceError(f"This cannot change once the cycle is {cycle.state.label.lower()}.")
+        raise ServiceError(_("This cannot change once the cycle is %(state)s.",
+                             state=cycle.state.label.lower()))
     _audit(actor, "cycle.participant_removed", cycle, "cycle_participant", participant.id,
            before={"user": participant.user.email, "role": participant.role.value})
     db.session.delete(participant)
@@ -278,29 +291,31 @@ def add_framework_node(cycle: Cycle, draft: NodeDraft, actor: Actor) -> Framewor
     """
     framework = instrument_of(cycle).framework
     if framework is None:
-        raise ServiceError("This instrument has no results framework to define.")
+        raise ServiceError(_("This instrument has no results framework to define."))
     if cycle.state not in FRAMEWORK_STATES:
-        raise ServiceError("The results framework can change only before the cycle opens.")
+        raise ServiceError(_("The results framework can change only before the cycle opens."))
     code, title = draft.code.strip(), " ".join(draft.title.split())
     if not CODE_PATTERN.match(code):
-        raise ServiceError("Codes use letters, digits, dots, hyphens and underscores, e.g. "
-                           "OP1.2 (at most 64 characters).")
+        raise ServiceError(_("Codes use letters, digits, dots, hyphens and underscores, e.g. "
+                             "OP1.2 (at most 64 characters)."))
     if not title:
-        raise ServiceError("Give the node its title.")
+        raise ServiceError(_("Give the node its title."))
     if draft.level not in framework.levels:
-        raise ServiceError(f"Choose a level: {', '.join(framework.levels)}.")
+        raise ServiceError(_("Choose a level: %(levels)s.", levels=', '.join(framework.levels)))
     nodes = {node.code: node for node in cycle.framework_nodes}
     if code in nodes:
-        raise ServiceError(f"The code {code} is already used in this framework.")
+        raise ServiceError(_("The code %(code)s is already used in this framework.", code=code))
     depth = framework.levels.index(draft.level)
     parent_code = (draft.parent_code or "").strip() or None
     if depth == 0 and parent_code:
-        raise ServiceError(f"An {draft.level} is at the top of the framework: it has no parent.")
+        raise ServiceError(_("An %(level)s is at the top of the framework: it has no parent.",
+                             level=draft.level))
     if depth > 0:
         wanted = framework.levels[depth - 1]
         parent = nodes.get(parent_code or "")
         if parent is None or parent.level != wanted:
-            raise ServiceError(f"Choose the {wanted} this {draft.level} contributes to.")
+            raise ServiceError(_("Choose the %(wanted)s this %(level)s contributes to.",
+                                 wanted=wanted, level=draft.level))
     section = " ".join((draft.section or "").split()) or None
     node = FrameworkNode(cycle=cycle, code=code, level=draft.level, parent_code=parent_code,
                          title=title[:500], section=section and section[:200],
@@ -320,12 +335,12 @@ def remove_framework_node(cycle: Cycle, code: str, actor: Actor) -> None:
     :raises ServiceError: for an unknown node, one with children, or an open cycle.
     """
     if cycle.state not in FRAMEWORK_STATES:
-        raise ServiceError("The results framework can change only before the cycle opens.")
+        raise ServiceError(_("The results framework can change only before the cycle opens."))
     node = next((n for n in cycle.framework_nodes if n.code == code), None)
     if node is None:
-        raise ServiceError(f"The framework has no node {code}.")
+        raise ServiceError(_("The framework has no node %(code)s.", code=code))
     if any(other.parent_code == code for other in cycle.framework_nodes):
-        raise ServiceError(f"Remove what is under {code} first.")
+        raise ServiceError(_("Remove what is under %(code)s first.", code=code))
     _audit(actor, "framework_node.removed", cycle, "framework_node", node.id,
            before={"code": node.code, "level": node.level, "title": node.title})
     cycle.framework_nodes.remove(node)
@@ -342,14 +357,15 @@ def _check_can_open(cycle: Cycle) -> None:
         return  # partners' and senior managers' links need nobody assigned
     focal_points = participants(cycle, ParticipantRole.focal_point)
     if not focal_points:
-        raise ServiceError("Assign at least one focal point before opening the cycle.")
+        raise ServiceError(_("Assign at least one focal point before opening the cycle."))
     levels = {item.per_level for q in answered_by_focal_points for item in q.items
               if item.per_level}
     defined = {node.level for node in cycle.framework_nodes}
     missing = [level for level in (instrument.framework.levels if instrument.framework else ())
                if level in levels and level not in defined]
     if missing:
-        raise ServiceError(f"Define the results framework first: it has no {missing[0]} yet.")
+        raise ServiceError(_("Define the results framework first: it has no %(missing)s yet.",
+                             missing=missing[0]))
 
 
 def change_state(cycle: Cycle, new_state: CycleState, actor: Actor,
@@ -365,12 +381,12 @@ def change_state(cycle: Cycle, new_state: CycleState, actor: Actor,
     old_state = cycle.state
     action = TRANSITIONS.get((old_state, new_state))
     if action is None:
-        raise ServiceError(f"A cycle that is {old_state.label.lower()} cannot become "
-                           f"{new_state.label.lower()}.")
+        raise ServiceError(_("A cycle that is %(old_state)s cannot become %(new_state)s.",
+                             old_state=old_state.label.lower(), new_state=new_state.label.lower()))
     reason = (reason or "").strip() or None
     if action == "cycle.reopened":
         if not reason:
-            raise ServiceError("Give the reason for reopening the cycle.")
+            raise ServiceError(_("Give the reason for reopening the cycle."))
         cycle.reopen_reason = reason
     if new_state is CycleState.open:
         _check_can_open(cycle)
@@ -382,17 +398,21 @@ def change_state(cycle: Cycle, new_state: CycleState, actor: Actor,
 
 
 def _notify_transition(cycle: Cycle, new_state: CycleState) -> None:
-    due = f" Answers are due by {cycle.due_on.isoformat()}." if cycle.due_on else ""
     if new_state is CycleState.open:
-        notify(participants(cycle, ParticipantRole.focal_point), "opened",
-               f"“{cycle.title}” is open for your answers.{due}", cycle_path(cycle), cycle)
+        opened = (_l("“%(cycle)s” is open for your answers. Answers are due by %(due)s.",
+                     cycle=cycle.title, due=cycle.due_on.isoformat()) if cycle.due_on else
+                  _l("“%(cycle)s” is open for your answers.", cycle=cycle.title))
+        notify(participants(cycle, ParticipantRole.focal_point), "opened", opened,
+               cycle_path(cycle), cycle)
     elif new_state is CycleState.submitted:
         notify(participants(cycle, ParticipantRole.validator), "submitted",
-               f"“{cycle.title}” has been submitted and is ready for review.", "/review/", cycle)
+               _l("“%(cycle)s” has been submitted and is ready for review.", cycle=cycle.title),
+               "/review/", cycle)
     elif new_state is CycleState.closed:
         people = [*participants(cycle, ParticipantRole.focal_point),
                   *participants(cycle, ParticipantRole.validator)]
-        notify(people, "closed", f"“{cycle.title}” is closed.", cycle_path(cycle), cycle)
+        notify(people, "closed", _l("“%(cycle)s” is closed.", cycle=cycle.title),
+               cycle_path(cycle), cycle)
 
 
 def focal_points_done(cycle: Cycle) -> bool:

@@ -21,6 +21,7 @@ from datetime import date
 from typing import BinaryIO
 from urllib.parse import quote, urlsplit
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
@@ -62,11 +63,11 @@ def clean_filename(filename: str | None) -> str:
     """
     name = (filename or "").strip()
     if not name:
-        raise UploadRefused("Choose a file to upload.")
+        raise UploadRefused(_("Choose a file to upload."))
     if any(unicodedata.category(character) == "Cc" for character in name):
         raise UploadRefused(
-            "The file name contains control characters. Rename the file (letters, digits, "
-            "spaces and punctuation only) and upload it again."
+            _("The file name contains control characters. Rename the file (letters, digits, "
+              "spaces and punctuation only) and upload it again.")
         )
     if any(character in BIDI_CONTROLS for character in name):
         raise UploadRefused(
@@ -76,8 +77,8 @@ def clean_filename(filename: str | None) -> str:
         )
     if "/" in name or "\\" in name or name in (".", "..") or name.startswith("."):
         raise UploadRefused(
-            "The file name must be a plain name, without folders (“/”, “\\” or “..”) or a "
-            "leading dot. Rename the file and upload it again."
+            _("The file name must be a plain name, without folders (“/”, “\\” or “..”) or a "
+              "leading dot. Rename the file and upload it again.")
         )
     if len(name) > NAME_MAX:
         extension = extension_of(name)
@@ -89,12 +90,13 @@ def _clean_description(description: str | None) -> str:
     text = (description or "").strip()
     if not text:
         raise ServiceError(
-            "Describe the evidence: what the document or page is, and what in it supports "
-            "the answer."
+            _("Describe the evidence: what the document or page is, and what in it supports "
+              "the answer.")
         )
     if len(text) > DESCRIPTION_MAX:
         raise ServiceError(
-            f"The description is {len(text)} characters long; keep it under {DESCRIPTION_MAX}."
+            _("The description is %(count)s characters long; keep it under %(description_max)s.",
+              count=len(text), description_max=DESCRIPTION_MAX)
         )
     return text
 
@@ -104,11 +106,12 @@ def _check_document_date(document_date: date | None) -> None:
         return
     if document_date > date.today():
         raise ServiceError(
-            f"The document date {document_date.isoformat()} is in the future. Give the date "
-            "the document was issued or last updated."
+            _("The document date %(document_date)s is in the future. Give the date the document "
+              "was issued or last updated.", document_date=document_date.isoformat())
         )
     if document_date < EARLIEST_DOCUMENT_DATE:
-        raise ServiceError(f"The document date {document_date.isoformat()} is not plausible.")
+        raise ServiceError(_("The document date %(document_date)s is not plausible.",
+                             document_date=document_date.isoformat()))
 
 
 def clean_url(url: str | None) -> str:
@@ -119,19 +122,20 @@ def clean_url(url: str | None) -> str:
     text = (url or "").strip()
     problem = None
     if not text:
-        problem = "Give the address of the page or document."
+        problem = _("Give the address of the page or document.")
     elif len(text) > URL_MAX:
-        problem = f"The address is longer than {URL_MAX} characters."
+        problem = _("The address is longer than %(url_max)s characters.", url_max=URL_MAX)
     elif any(character.isspace() or unicodedata.category(character) == "Cc"
              for character in text):
-        problem = "The address contains spaces or control characters."
+        problem = _("The address contains spaces or control characters.")
     else:
         parts = urlsplit(text)
         if parts.scheme.lower() not in LINK_SCHEMES or not parts.hostname:
-            problem = ("Only web addresses starting with http:// or https:// can be added as "
-                       "links.")
+            problem = (_("Only web addresses starting with http:// or https:// can be added as "
+                         "links."))
     if problem:
-        raise ServiceError(f"{problem} Copy the address from the browser's address bar.")
+        raise ServiceError(_("%(problem)s Copy the address from the browser's address bar.",
+                             problem=problem))
     return text
 
 
@@ -149,7 +153,7 @@ def change_refused(response: Response, item_id: str, framework_node: str, actor:
     from surveyapp.services.answers import editable_keys, layout_for, locked_reason
 
     if response.respondent_id is None or response.respondent_id != actor.user_id:
-        return "Only the person who answers these questions can change their evidence."
+        return _("Only the person who answers these questions can change their evidence.")
     reason = locked_reason(response)
     if reason:
         return reason
@@ -157,7 +161,7 @@ def change_refused(response: Response, item_id: str, framework_node: str, actor:
     keys = editable_keys(response, layout)
     slot = layout.slot(item_id, framework_node)
     if keys is not None and (slot is None or slot.key not in keys):
-        return "Only the items the validator returned can change; this one was not returned."
+        return _("Only the items the validator returned can change; this one was not returned.")
     return None
 
 
@@ -174,7 +178,7 @@ def _require_editable(answer: Answer, actor: Actor) -> None:
 
 def _require_same_cycle(cycle: Cycle, answer: Answer) -> None:
     if answer.response.cycle_id != cycle.id:
-        raise ServiceError("That answer belongs to another assessment cycle.")
+        raise ServiceError(_("That answer belongs to another assessment cycle."))
 
 
 def find_item(cycle: Cycle, questionnaire_id: str, item_id: str) -> Item | None:
@@ -196,7 +200,8 @@ def answer_for_item(response: Response, item_id: str, framework_node: str, actor
     framework_node = framework_node.strip()
     if layout_for(response).slot(item_id, framework_node) is None:
         where = f" for “{framework_node}”" if framework_node else ""
-        raise ServiceError(f"The questionnaire has no question “{item_id}”{where}.")
+        raise ServiceError(_("The questionnaire has no question “%(item_id)s”%(where)s.",
+                             item_id=item_id, where=where))
     answer = db.session.scalar(select(Answer).where(
         Answer.response_id == response.id, Answer.item_id == item_id,
         Answer.framework_node == framework_node))
@@ -329,9 +334,9 @@ def attach(evidence: Evidence, answer: Answer, actor: Actor) -> EvidenceLink:
     _require_same_cycle(evidence_cycle(evidence), answer)
     _require_editable(answer, actor)
     if _is_superseded(evidence):
-        raise ServiceError("A newer version of this document exists; attach that one instead.")
+        raise ServiceError(_("A newer version of this document exists; attach that one instead."))
     if any(link.answer_id == answer.id for link in evidence.links):
-        raise ServiceError("This evidence is already attached to that question.")
+        raise ServiceError(_("This evidence is already attached to that question."))
     link = EvidenceLink(evidence=evidence, answer=answer)
     db.session.add(link)
     db.session.flush()
@@ -346,7 +351,7 @@ def detach(evidence: Evidence, answer: Answer, actor: Actor) -> None:
     """
     link = next((link for link in evidence.links if link.answer_id == answer.id), None)
     if link is None:
-        raise ServiceError("This evidence is not attached to that question.")
+        raise ServiceError(_("This evidence is not attached to that question."))
     _require_editable(answer, actor)
     evidence.links.remove(link)
     db.session.flush()
@@ -359,9 +364,9 @@ def confirm(evidence: Evidence, answer: Answer, actor: Actor) -> None:
     :raises ServiceError: not attached there, not carried over, or the answer is locked.
     """
     if not any(link.answer_id == answer.id for link in evidence.links):
-        raise ServiceError("This evidence is not attached to that question.")
+        raise ServiceError(_("This evidence is not attached to that question."))
     if not evidence.carried_over:
-        raise ServiceError("This evidence was not carried over; there is nothing to confirm.")
+        raise ServiceError(_("This evidence was not carried over; there is nothing to confirm."))
     _require_editable(answer, actor)
     evidence.carried_over = False
     db.session.flush()
@@ -387,20 +392,20 @@ def new_version(
         document can change now.
     """
     if evidence.kind is not EvidenceKind.file:
-        raise ServiceError("Links have no versions: add the new address as a new link.")
+        raise ServiceError(_("Links have no versions: add the new address as a new link."))
     if _is_superseded(evidence):
-        raise ServiceError("A newer version of this document exists already; replace that one.")
+        raise ServiceError(_("A newer version of this document exists already; replace that one."))
     movable = [link for link in evidence.links if editable_by(link.answer, actor) is None]
     if not movable:
         raise ServiceError(
-            "None of the questions this document supports can change now, so it cannot be "
-            "replaced. Ask the validator to return the item if it needs a newer document.")
+            _("None of the questions this document supports can change now, so it cannot be "
+              "replaced. Ask the validator to return the item if it needs a newer document."))
     name = clean_filename(filename)
     text = _clean_description(description) if description else evidence.description
     _check_document_date(document_date)
     sha256, size, media_type = _store_file(stream, name)
     if sha256 == evidence.sha256:
-        raise ServiceError("This is the same file as the current version; nothing changed.")
+        raise ServiceError(_("This is the same file as the current version; nothing changed."))
     newer = Evidence(
         cycle_id=evidence.cycle_id, kind=EvidenceKind.file, sha256=sha256, size=size,
         media_type=media_type, original_name=name, description=text,

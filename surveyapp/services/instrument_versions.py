@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from instruments import LoadedInstrument, load_instrument_file, parse_instrument
@@ -62,9 +63,10 @@ def _register(loaded: LoadedInstrument, digest: str) -> InstrumentVersion:
     )
     if clash is not None:
         raise ServiceError(
-            f"{loaded.path} changed, but version {loaded.version} of instrument "
-            f"'{loaded.key}' is already registered with different text. A published version "
-            "never changes: raise `version:` in the file (and add a crosswalk if items moved)."
+            _("%(path)s changed, but version %(version)s of instrument '%(key)s' is already "
+              "registered with different text. A published version never changes: raise "
+              "`version:` in the file (and add a crosswalk if items moved).",
+              path=loaded.path, version=loaded.version, key=loaded.key)
         )
     version = InstrumentVersion(
         key=loaded.key,

@@ -18,11 +18,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
+from flask_babel import force_locale, format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from instruments.schema import Instrument, Item, Questionnaire
 from surveyapp.extensions import db
+from surveyapp.i18n import LANGUAGES as PAGE_LANGUAGES
+from surveyapp.i18n import respondent_languages
 from surveyapp.mail import MailError, send_mail
 from surveyapp.models import Answer, Cycle, CycleState, Invitation, Response, ResponseState
 from surveyapp.models.base import now_utc
@@ -58,91 +64,82 @@ class InvitationStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return str(INVITATION_STATUS_LABELS[self])
 
 
-#: (title, message) of each problem, in English and French; ``{date}`` is the expiry day.
-PROBLEM_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
-    "invalid": {
-        "en": ("Link not valid",
-               "This link does not open any questionnaire. Check that you copied the whole "
-               "link from your invitation; if it still does not work, ask the person who "
-               "invited you for a new one."),
-        "fr": ("Lien non valide",
-               "Ce lien n'ouvre aucun questionnaire. Vérifiez que vous avez copié le lien "
-               "entier depuis votre invitation ; s'il ne fonctionne toujours pas, demandez-en "
-               "un nouveau à la personne qui vous a invité."),
-    },
-    "expired": {
-        "en": ("Link expired",
-               "This link expired at the end of {date}. If answers are still being collected, "
-               "ask the coordinator who invited you for a new link."),
-        "fr": ("Lien expiré",
-               "Ce lien a expiré à la fin du {date}. Si les réponses sont encore recueillies, "
-               "demandez un nouveau lien au coordinateur qui vous a invité."),
-    },
-    "used": {
-        "en": ("Already submitted",
-               "Answers have already been submitted through this link, and each link can "
-               "submit only once. Thank you for taking part. To correct something, contact "
-               "the coordinator who invited you."),
-        "fr": ("Déjà envoyé",
-               "Des réponses ont déjà été envoyées avec ce lien, et chaque lien ne permet "
-               "qu'un seul envoi. Merci de votre participation. Pour corriger une réponse, "
-               "contactez le coordinateur qui vous a invité."),
-    },
-    "revoked": {
-        "en": ("Link withdrawn",
-               "The coordinator withdrew this link, so it no longer opens the questionnaire. "
-               "If you expected to answer, ask them for a new link."),
-        "fr": ("Lien retiré",
-               "Le coordinateur a retiré ce lien, qui n'ouvre plus le questionnaire. Si vous "
-               "deviez répondre, demandez-lui un nouveau lien."),
-    },
-    "closed": {
-        "en": ("Survey closed",
-               "This survey is closed: answers are no longer being collected. Thank you for "
-               "your interest."),
-        "fr": ("Enquête close",
-               "Cette enquête est close : les réponses ne sont plus recueillies. Merci de "
-               "votre intérêt."),
-    },
-    "not_open": {
-        "en": ("Survey not open yet",
-               "This survey has not opened yet. Use the link again once the coordinator "
-               "tells you it is open."),
-        "fr": ("Enquête pas encore ouverte",
-               "Cette enquête n'est pas encore ouverte. Utilisez de nouveau le lien lorsque "
-               "le coordinateur vous annoncera son ouverture."),
-    },
+INVITATION_STATUS_LABELS = {
+    InvitationStatus.unused: _l("Unused"), InvitationStatus.started: _l("Started"),
+    InvitationStatus.submitted: _l("Submitted"), InvitationStatus.expired: _l("Expired"),
+    InvitationStatus.revoked: _l("Revoked"),
+}
+
+
+#: (title, message) of each problem; ``%(date)s`` is the expiry day.
+PROBLEM_TEXTS: dict[str, tuple[LazyString, LazyString]] = {
+    "invalid": (
+        _l("Link not valid"),
+        _l("This link does not open any questionnaire. Check that you copied the whole link "
+           "from your invitation; if it still does not work, ask the person who invited you "
+           "for a new one."),
+    ),
+    "expired": (
+        _l("Link expired"),
+        _l("This link expired at the end of %(date)s. If answers are still being collected, "
+           "ask the coordinator who invited you for a new link."),
+    ),
+    "used": (
+        _l("Already submitted"),
+        _l("Answers have already been submitted through this link, and each link can submit "
+           "only once. Thank you for taking part. To correct something, contact the "
+           "coordinator who invited you."),
+    ),
+    "revoked": (
+        _l("Link withdrawn"),
+        _l("The coordinator withdrew this link, so it no longer opens the questionnaire. If "
+           "you expected to answer, ask them for a new link."),
+    ),
+    "closed": (
+        _l("Survey closed"),
+        _l("This survey is closed: answers are no longer being collected. Thank you for your "
+           "interest."),
+    ),
+    "not_open": (
+        _l("Survey not open yet"),
+        _l("This survey has not opened yet. Use the link again once the coordinator tells you "
+           "it is open."),
+    ),
 }
 #: HTTP status of each problem page: gone for links that worked once, 404 for unknown ones.
 PROBLEM_STATUS = {"invalid": 404, "expired": 410, "used": 409, "revoked": 410, "closed": 410}
 
 
 class InvitationProblem(Exception):
-    """A link that cannot be used; ``kind`` is invalid, expired, used, revoked or closed."""
+    """A link that cannot be used; ``kind`` is invalid, expired, used, revoked or closed.
 
-    def __init__(self, kind: str, message: str, *, title: str = "", language: str = "en"
-                 ) -> None:
-        super().__init__(message)
+    Its title and message are read in the page's language when the page is shown, which
+    is the link's ``language`` unless the reader chose another.
+    """
+
+    def __init__(self, kind: str, language: str = "en", *, text_key: str | None = None,
+                 expires_on: date | None = None) -> None:
         self.kind = kind
-        self.message = message
-        self.title = title or kind.capitalize()
         self.language = language
+        self.expires_on = expires_on
+        self._texts = PROBLEM_TEXTS[text_key or kind]
+        super().__init__(self.message)
+
+    @property
+    def title(self) -> str:
+        return str(self._texts[0])
+
+    @property
+    def message(self) -> str:
+        day = format_date(self.expires_on, "long") if self.expires_on else ""
+        return str(self._texts[1]) % {"date": day}
 
     @property
     def status(self) -> int:
         return PROBLEM_STATUS.get(self.kind, 400)
-
-
-def _problem(kind: str, language: str = "en", *, text_key: str | None = None,
-             expires_on: date | None = None) -> InvitationProblem:
-    texts = PROBLEM_TEXTS[text_key or kind]
-    language = language if language in texts else "en"
-    title, message = texts[language]
-    day = expires_on.isoformat() if expires_on else ""
-    return InvitationProblem(kind, message.format(date=day), title=title, language=language)
 
 
 # --- Times -------------------------------------------------------------------------------
@@ -191,8 +188,8 @@ def _questionnaire(cycle: Cycle, questionnaire_id: str) -> Questionnaire:
         if questionnaire.id == questionnaire_id:
             return questionnaire
     raise ServiceError(
-        f"“{questionnaire_id}” is not a questionnaire of this cycle that is answered through "
-        "invitation links."
+        _("“%(questionnaire_id)s” is not a questionnaire of this cycle that is answered through "
+          "invitation links.", questionnaire_id=questionnaire_id)
     )
 
 
@@ -234,14 +231,16 @@ def parse_email_list(*texts: str) -> list[str]:
     wrong = [entry for entry in entries
              if not _ADDRESS.match(entry) or len(entry) > ADDRESS_MAX]
     if wrong:
-        shown = ", ".join(wrong[:10]) + (f" and {len(wrong) - 10} more" if len(wrong) > 10 else "")
+        shown = ", ".join(wrong[:10])
+        if len(wrong) > 10:
+            shown = _("%(shown)s and %(count)s more", shown=shown, count=len(wrong) - 10)
         raise ServiceError(
-            f"These entries are not e-mail addresses: {shown}. Put one address per line "
-            "(name@example.org) and try again."
+            _("These entries are not e-mail addresses: %(shown)s. Put one address per line "
+              "(name@example.org) and try again.", shown=shown)
         )
     unique = list(dict.fromkeys(entry.lower() for entry in entries))
     if not unique:
-        raise ServiceError("No e-mail address was found. Paste or upload at least one.")
+        raise ServiceError(_("No e-mail address was found. Paste or upload at least one."))
     return unique
 
 
@@ -250,23 +249,26 @@ def _check_request(cycle: Cycle, emails: list[str] | None, count: int | None,
     """How many links to make, after checking everything asked; ServiceError otherwise."""
     if cycle.state not in INVITING_STATES:
         raise ServiceError(
-            f"Links can be made while the cycle is a draft or open; it is "
-            f"{cycle.state.label.lower()}.")
+            _("Links can be made while the cycle is a draft or open; it is %(state)s.",
+              state=cycle.state.label.lower()))
     if (emails is None) == (count is None):
-        raise ServiceError("Either give e-mail addresses or say how many links to make.")
+        raise ServiceError(_("Either give e-mail addresses or say how many links to make."))
     wanted = len(emails) if emails is not None else int(count or 0)
     if not 1 <= wanted <= BATCH_MAX:
-        raise ServiceError(f"Make between 1 and {BATCH_MAX} links at a time.")
-    languages = instrument_of(cycle).languages
+        raise ServiceError(_("Make between 1 and %(batch_max)s links at a time.",
+                             batch_max=BATCH_MAX))
+    languages = respondent_languages(instrument_of(cycle).languages)
     if language not in languages:
         raise ServiceError(
-            f"The questionnaire is available in {', '.join(languages)}, not “{language}”.")
+            _("The questionnaire is available in %(languages)s, not “%(language)s”.",
+              languages=", ".join(languages), language=language))
     if expires_on < today:
-        raise ServiceError(f"The expiry date {expires_on.isoformat()} has already passed.")
+        raise ServiceError(_("The expiry date %(expires_on)s has already passed.",
+                             expires_on=expires_on.isoformat()))
     if expires_on > today + timedelta(days=EXPIRY_MAX_DAYS):
         raise ServiceError(
-            f"Links may not last more than a year; choose an expiry date before "
-            f"{(today + timedelta(days=EXPIRY_MAX_DAYS)).isoformat()}.")
+            _("Links may not last more than a year; choose an expiry date before %(today)s.",
+              today=(today + timedelta(days=EXPIRY_MAX_DAYS)).isoformat()))
     return wanted
 
 
@@ -320,9 +322,9 @@ def _refuse_live_duplicates(cycle: Cycle, questionnaire: str, emails: list[str])
     ))
     if taken:
         raise ServiceError(
-            "These addresses already have a link for this questionnaire: "
-            f"{', '.join(sorted(taken))}. Revoke those links first if you want to send new "
-            "ones, or leave the addresses out.")
+            _("These addresses already have a link for this questionnaire: %(taken)s. Revoke "
+              "those links first if you want to send new ones, or leave the addresses out.",
+              taken=', '.join(sorted(taken))))
 
 
 def invitation_link(token: str, site_root: str) -> str:
@@ -330,27 +332,17 @@ def invitation_link(token: str, site_root: str) -> str:
     return f"{site_root.rstrip('/')}/i/{token}/"
 
 
-#: Subject and body of the invitation e-mail, in the invitation's language.
-EMAIL_TEXTS = {
-    "en": ("Invitation to answer: {title}",
-           "You are invited to answer the questionnaire “{questionnaire}” for {title}.\n\n"
-           "Open your personal link:\n{link}\n\n"
-           "The link is for you alone: do not forward it. It works until the end of "
-           "{expires_on} (UTC). You can stop and come back with the same link until you "
-           "submit; after you submit, the link closes.{anonymity}\n"),
-    "fr": ("Invitation à répondre : {title}",
-           "Vous êtes invité à répondre au questionnaire « {questionnaire} » pour {title}.\n\n"
-           "Ouvrez votre lien personnel :\n{link}\n\n"
-           "Ce lien vous est réservé : ne le transmettez pas. Il fonctionne jusqu'à la fin du "
-           "{expires_on} (UTC). Vous pouvez vous interrompre et reprendre avec le même lien "
-           "jusqu'à l'envoi ; une fois vos réponses envoyées, le lien se ferme.{anonymity}\n"),
-}
-ANONYMITY_TEXTS = {
-    "en": "\n\nYour answers are anonymous: the coordinators see only counts by type of "
-          "organisation, never who answered what.",
-    "fr": "\n\nVos réponses sont anonymes : les coordinateurs ne voient que des décomptes par "
-          "type d'organisation, jamais qui a répondu quoi.",
-}
+#: Subject and body of the invitation e-mail, written in the invitation's language.
+EMAIL_SUBJECT = _l("Invitation to answer: %(title)s")
+EMAIL_BODY = _l(
+    "You are invited to answer the questionnaire “%(questionnaire)s” for %(title)s.\n\n"
+    "Open your personal link:\n%(link)s\n\n"
+    "The link is for you alone: do not forward it. It works until the end of %(expires_on)s "
+    "(UTC). You can stop and come back with the same link until you submit; after you "
+    "submit, the link closes.%(anonymity)s\n")
+ANONYMITY_TEXT = _l(
+    "\n\nYour answers are anonymous: the coordinators see only counts by type of "
+    "organisation, never who answered what.")
 
 
 def email_invitations(
@@ -366,18 +358,19 @@ def email_invitations(
         if not invitation.email:
             failed.append((invitation, token))
             continue
-        language = invitation.language if invitation.language in EMAIL_TEXTS else "en"
+        language = invitation.language
         questionnaire = _questionnaire(cycle, invitation.questionnaire)
-        subject, body = EMAIL_TEXTS[language]
-        values = {
-            "title": cycle.title,
-            "questionnaire": questionnaire.title.get(language, questionnaire.title["en"]),
-            "link": link_for(token),
-            "expires_on": expires_on(invitation).isoformat(),
-            "anonymity": ANONYMITY_TEXTS[language] if cycle.anonymous else "",
-        }
+        with force_locale(language if language in PAGE_LANGUAGES else "en"):
+            values = {
+                "title": cycle.title,
+                "questionnaire": questionnaire.title.get(language, questionnaire.title["en"]),
+                "link": link_for(token),
+                "expires_on": format_date(expires_on(invitation), "long"),
+                "anonymity": str(ANONYMITY_TEXT) if cycle.anonymous else "",
+            }
+            subject, body = str(EMAIL_SUBJECT) % values, str(EMAIL_BODY) % values
         try:
-            send_mail(invitation.email, subject.format(**values), body.format(**values))
+            send_mail(invitation.email, subject, body)
         except MailError:
             failed.append((invitation, token))
     return failed
@@ -393,24 +386,35 @@ def resolve_invitation(token: str) -> Invitation:
         is not open) or expired, checked in that order.
     """
     if not _TOKEN_SHAPE.match(token or ""):
-        raise _problem("invalid")
+        raise InvitationProblem("invalid")
     invitation = db.session.scalar(
         select(Invitation).where(Invitation.token_hash == token_hash(token)))
     if invitation is None:
-        raise _problem("invalid")
+        raise InvitationProblem("invalid")
     language = invitation.language
     if invitation.revoked_at is not None:
-        raise _problem("revoked", language)
+        raise InvitationProblem("revoked", language)
     if invitation.used_at is not None:
-        raise _problem("used", language)
+        raise InvitationProblem("used", language)
     cycle = db.session.get_one(Cycle, invitation.cycle_id)
     if cycle.state is CycleState.draft:
-        raise _problem("closed", language, text_key="not_open")
+        raise InvitationProblem("closed", language, text_key="not_open")
     if cycle.state is not CycleState.open:
-        raise _problem("closed", language)
+        raise InvitationProblem("closed", language)
     if now_utc() >= as_utc(invitation.expires_at):
-        raise _problem("expired", language, expires_on=expires_on(invitation))
+        raise InvitationProblem("expired", language, expires_on=expires_on(invitation))
     return invitation
+
+
+def invitation_language(token: str) -> str | None:
+    """The language a link's pages open in: its response's, else the one it was made in."""
+    if not _TOKEN_SHAPE.match(token or ""):
+        return None
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.token_hash == token_hash(token)))
+    if invitation is None:
+        return None
+    return invitation.response.language if invitation.response else invitation.language
 
 
 def invitation_actor(invitation: Invitation) -> Actor:
@@ -437,9 +441,11 @@ def response_for_invitation(
     if organization_type is not None:
         organization_type = _check_organisation_type(type_item, organization_type)
     elif response is None and type_item is not None:
-        raise ServiceError("Choose the type of organisation you represent.")
-    if language is not None and language not in instrument_of(cycle).languages:
-        raise ServiceError(f"The questionnaire is not available in “{language}”.")
+        raise ServiceError(_("Choose the type of organisation you represent."))
+    if language is not None and language not in respondent_languages(
+            instrument_of(cycle).languages):
+        raise ServiceError(_("The questionnaire is not available in “%(language)s”.",
+                             language=language))
     if response is None:
         response = Response(
             cycle_id=cycle.id, questionnaire=questionnaire.id, invitation=invitation,
@@ -466,7 +472,7 @@ def _check_organisation_type(item: Item | None, code: str) -> str:
     code = code.strip()
     codes = [str(option.code) for option in item.options] if item else []
     if code not in codes:
-        raise ServiceError("Choose one of the listed types of organisation.")
+        raise ServiceError(_("Choose one of the listed types of organisation."))
     return code
 
 
@@ -495,7 +501,7 @@ def mark_used(invitation: Invitation) -> None:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise _problem("used", invitation.language)
+        raise InvitationProblem("used", invitation.language)
     set_committed_value(invitation, "used_at", moment)  # the row has it already
     record(invitation_actor(invitation), "invitation.used", "invitation", invitation.id,
            cycle_id=invitation.cycle_id, after={"used_at": moment.isoformat()})
@@ -508,9 +514,9 @@ def revoke(invitation: Invitation, actor: Actor) -> None:
     """
     cycle = db.session.get_one(Cycle, invitation.cycle_id)
     if cycle.state is CycleState.closed:
-        raise ServiceError("The cycle is closed; its links no longer work anyway.")
+        raise ServiceError(_("The cycle is closed; its links no longer work anyway."))
     if invitation.revoked_at is not None:
-        raise ServiceError("This link was revoked already.")
+        raise ServiceError(_("This link was revoked already."))
     invitation.revoked_at = now_utc()
     db.session.flush()
     record(actor, "invitation.revoked", "invitation", invitation.id, cycle_id=cycle.id,

@@ -11,9 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import exists, func, select, update
 
 from surveyapp.extensions import db
+from surveyapp.i18n import LANGUAGES
 from surveyapp.mail import send_after_commit, site_link
 from surveyapp.models import (
     Cycle,
@@ -30,12 +35,15 @@ from surveyapp.services import ServiceError
 
 #: What each kind of notice is called in lists and e-mail subjects; other kinds show as written.
 KIND_LABELS = {
-    "submitted": "Submitted",
-    "returned": "Returned for changes",
-    "resubmitted": "Resubmitted",
-    "validated": "Validated",
-    "reopened": "Reopened",
-    "message": "New message",
+    "submitted": _l("Submitted"),
+    "returned": _l("Returned for changes"),
+    "resubmitted": _l("Resubmitted"),
+    "validated": _l("Validated"),
+    "reopened": _l("Reopened"),
+    "message": _l("New message"),
+    "assigned": _l("Assigned"),
+    "opened": _l("Opened"),
+    "closed": _l("Closed"),
 }
 MESSAGE_MAX = 500
 #: The list page shows this many of the latest notices.
@@ -43,38 +51,45 @@ LIST_LIMIT = 100
 
 
 def kind_label(kind: str) -> str:
-    return KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
+    label = KIND_LABELS.get(kind)
+    return str(label) if label is not None else kind.replace("_", " ").capitalize()
+
+
+def _shortened(message: str) -> str:
+    message = " ".join(message.split())
+    return message[: MESSAGE_MAX - 1] + "…" if len(message) > MESSAGE_MAX else message
 
 
 def notify(
-    users: Iterable[User], kind: str, message: str, url: str, cycle: Cycle | None
+    users: Iterable[User], kind: str, message: str | LazyString, url: str, cycle: Cycle | None
 ) -> list[Notification]:
     """Tell each user (once, however often listed) that ``message``; ``url`` is where to act.
+
+    A message made with ``lazy_gettext`` is written in each recipient's own language
+    (their profile's), in the app and in the e-mail.
 
     :raises ValueError: for a URL that is not a path on this site (a programming error).
     """
     if not url.startswith("/") or url.startswith("//"):
         raise ValueError(f"notification links stay on this site: {url!r}")
-    message = " ".join(message.split())
-    if len(message) > MESSAGE_MAX:
-        message = message[: MESSAGE_MAX - 1] + "…"
     recipients = list({user.id: user for user in users}.values())
-    notices = [
-        Notification(user_id=user.id, kind=kind, message=message, url=url,
-                     cycle_id=cycle.id if cycle is not None else None)
-        for user in recipients
-    ]
+    link = site_link(url)
+    notices = []
+    for user in recipients:
+        language = user.preferred_language if user.preferred_language in LANGUAGES else "en"
+        with force_locale(language):
+            text = _shortened(str(message))
+            notices.append(Notification(user_id=user.id, kind=kind, message=text, url=url,
+                                        cycle_id=cycle.id if cycle is not None else None))
+            if user.active:
+                send_after_commit(
+                    user.email,
+                    f"[surveyapp] {kind_label(kind)}: {text}",
+                    _("%(message)s\n\nOpen it here: %(link)s\n\nAll your notices: %(all)s\n",
+                      message=text, link=link, all=site_link("/notifications/")),
+                )
     db.session.add_all(notices)
     db.session.flush()
-    link = site_link(url)
-    for user in recipients:
-        if user.active:
-            send_after_commit(
-                user.email,
-                f"[surveyapp] {kind_label(kind)}: {message}",
-                f"{message}\n\nOpen it here: {link}\n\n"
-                f"All your notices: {site_link('/notifications/')}\n",
-            )
     return notices
 
 
@@ -134,7 +149,7 @@ def mark_read(user: User, notification_id: int) -> Notification:
     """
     notice = db.session.get(Notification, notification_id)
     if notice is None or notice.user_id != user.id:
-        raise ServiceError("There is no such notification.")
+        raise ServiceError(_("There is no such notification."))
     if notice.read_at is None:
         notice.read_at = now_utc()
         db.session.flush()

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -42,6 +43,8 @@ from instruments.expressions import (
     parse_expression,
 )
 from instruments.schema import Instrument, Item, Node, Option, Questionnaire, Stage
+from surveyapp.i18n import localized as marked
+from surveyapp.i18n import plain_text as localized
 from surveyapp.models import Answer
 
 #: Separates a slot's key from the name of one of its parts in form field names. Item ids
@@ -50,21 +53,15 @@ PART = "~"
 #: Longest free text accepted in any text box, so one request cannot fill the database.
 MAX_TEXT_LENGTH = 20_000
 #: The page title of items attached to no node (context questions, a closing comment).
-GENERAL_TITLE = {"en": "General questions", "fr": "Questions générales"}
+GENERAL_TITLE = {"en": "General questions", "fr": "Questions générales", "ar": "أسئلة عامة"}
 #: Questionnaire roles answered by the cycle's assigned focal points (web contract).
 FOCAL_POINT_ROLES = frozenset({"focal_point", "coordinator", "working_group"})
-YES_NO = (("yes", {"en": "Yes", "fr": "Oui"}), ("no", {"en": "No", "fr": "Non"}))
+YES_NO = (("yes", {"en": "Yes", "fr": "Oui", "ar": "نعم"}),
+          ("no", {"en": "No", "fr": "Non", "ar": "لا"}))
 
 
 class AnswerRejected(ValueError):
     """Input that cannot be stored; the message tells the respondent what to enter."""
-
-
-def localized(text: Mapping[str, str] | None, language: str) -> str:
-    """The text in ``language``, else in English (every instrument text has English)."""
-    if not text:
-        return ""
-    return text.get(language) or text["en"]
 
 
 # --------------------------------------------------------------------------- questions
@@ -242,7 +239,7 @@ def _page_node_finder(instrument: Instrument) -> Callable[[str | None], Node | N
     """
     nodes: dict[str, Node] = {}
     parents: dict[str, Node] = {}
-    for node, _ in walk_nodes(instrument.nodes):
+    for node, _depth in walk_nodes(instrument.nodes):
         nodes[node.id] = node
         for child in node.children:
             parents[child.id] = node
@@ -421,7 +418,7 @@ def _parse_code(question: Question, raw: str) -> int:
     except ValueError:
         code = None
     if code not in codes:
-        raise AnswerRejected("Choose one of the answers offered.")
+        raise AnswerRejected(_("Choose one of the answers offered."))
     return code
 
 
@@ -432,27 +429,30 @@ def _parse_stage(question: Question, raw: str) -> int:
     except ValueError:
         number = None
     if number not in numbers:
-        raise AnswerRejected(f"Choose one of the stages {numbers[0]} to {numbers[-1]}.")
+        raise AnswerRejected(_("Choose one of the stages %(numbers)s to %(numbers2)s.",
+                               numbers=numbers[0], numbers2=numbers[-1]))
     return number
 
 
 def _parse_yes_no(_question: Question, raw: str) -> str:
     if raw not in ("yes", "no"):
-        raise AnswerRejected("Choose yes or no.")
+        raise AnswerRejected(_("Choose yes or no."))
     return raw
 
 
 def _number_range(item: Item) -> str:
-    kind = "a whole number" if item.integer else "a number"
     low, high = item.minimum, item.maximum
     shown = [f"{bound:g}" for bound in (low, high) if bound is not None]
     if low is not None and high is not None:
-        return f"{kind} from {shown[0]} to {shown[1]}"
+        return (_("a whole number from %(low)s to %(high)s") if item.integer else
+                _("a number from %(low)s to %(high)s")) % {"low": shown[0], "high": shown[1]}
     if low is not None:
-        return f"{kind} of at least {shown[0]}"
+        return (_("a whole number of at least %(low)s") if item.integer else
+                _("a number of at least %(low)s")) % {"low": shown[0]}
     if high is not None:
-        return f"{kind} of at most {shown[0]}"
-    return kind
+        return (_("a whole number of at most %(high)s") if item.integer else
+                _("a number of at most %(high)s")) % {"high": shown[0]}
+    return _("a whole number") if item.integer else _("a number")
 
 
 def _parse_number(question: Question, raw: str) -> int | float:
@@ -465,20 +465,21 @@ def _parse_number(question: Question, raw: str) -> int | float:
     except ValueError:
         number = math.nan
     if not math.isfinite(number):
-        raise AnswerRejected(f"Enter {_number_range(item)}, in figures (e.g. 12).")
+        raise AnswerRejected(_("Enter %(item)s, in figures (e.g. 12).", item=_number_range(item)))
     if item.integer and not number.is_integer():
-        raise AnswerRejected(f"Enter {_number_range(item)}: no decimals.")
+        raise AnswerRejected(_("Enter %(item)s: no decimals.", item=_number_range(item)))
     if (item.minimum is not None and number < item.minimum) or (
         item.maximum is not None and number > item.maximum
     ):
-        raise AnswerRejected(f"Enter {_number_range(item)}.")
+        raise AnswerRejected(_("Enter %(item)s.", item=_number_range(item)))
     return int(number) if item.integer or number.is_integer() else number
 
 
 def check_text_length(text: str, limit: int = MAX_TEXT_LENGTH) -> str:
     if len(text) > limit:
         raise AnswerRejected(
-            f"Use at most {limit} characters here; this text has {len(text)}."
+            _("Use at most %(limit)s characters here; this text has %(count)s.",
+              limit=limit, count=len(text))
         )
     return text
 
@@ -491,7 +492,7 @@ def _parse_date(_question: Question, raw: str) -> str:
     try:
         return date.fromisoformat(raw).isoformat()
     except ValueError:
-        raise AnswerRejected("Enter a date as year-month-day, e.g. 2026-03-31.") from None
+        raise AnswerRejected(_("Enter a date as year-month-day, e.g. 2026-03-31.")) from None
 
 
 def parse_rubric(
@@ -512,7 +513,8 @@ def parse_rubric(
         if level in allowed:
             levels[criterion.id] = level
         else:
-            errors[criterion.id] = f"Choose a level from {allowed[0]} to {allowed[-1]}."
+            errors[criterion.id] = _("Choose a level from %(allowed)s to %(allowed2)s.",
+                                     allowed=allowed[0], allowed2=allowed[-1])
     return levels, errors
 
 
@@ -526,7 +528,9 @@ def _show_code(question: Question, value: Any, language: str) -> str:
 
 def _show_stage(question: Question, value: Any, language: str) -> str:
     stage = next((s for s in question.stages if s.stage == value), None)
-    return f"Stage {value}: {localized(stage.title, language)}" if stage else f"Stage {value}"
+    if stage is None:
+        return _("Stage %(value)s", value=value)
+    return _("Stage %(value)s: %(stage)s", value=value, stage=localized(stage.title, language))
 
 
 def _show_yes_no(_question: Question, value: Any, language: str) -> str:
@@ -550,7 +554,7 @@ def _show_rubric(question: Question, value: Any, language: str) -> str:
         if criterion.id in value
     ]
     if len(parts) == len(question.item.criteria):
-        parts.append(f"total {sum(int(level) for level in value.values())}")
+        parts.append(_("total %(sum)s", sum=sum(int(level) for level in value.values())))
     return ", ".join(parts)
 
 
@@ -558,7 +562,7 @@ def _show_rubric(question: Question, value: Any, language: str) -> str:
 
 
 def _choice_field(question: Question, language: str, render_kw: dict[str, Any]) -> UnboundField:
-    choices = [SelectChoice(str(o.code), localized(o.label, language)) for o in question.options]
+    choices = [SelectChoice(str(o.code), marked(o.label, language)) for o in question.options]
     return RadioField(
         localized(question.item.text, language),
         choices=choices,
@@ -568,7 +572,7 @@ def _choice_field(question: Question, language: str, render_kw: dict[str, Any]) 
 
 
 def _stage_field(question: Question, language: str, render_kw: dict[str, Any]) -> UnboundField:
-    choices = [SelectChoice(str(s.stage), localized(s.title, language)) for s in question.stages]
+    choices = [SelectChoice(str(s.stage), marked(s.title, language)) for s in question.stages]
     return RadioField(
         localized(question.item.text, language),
         choices=choices,
@@ -578,7 +582,7 @@ def _stage_field(question: Question, language: str, render_kw: dict[str, Any]) -
 
 
 def _yes_no_field(question: Question, language: str, render_kw: dict[str, Any]) -> UnboundField:
-    choices = [SelectChoice(code, localized(label, language)) for code, label in YES_NO]
+    choices = [SelectChoice(code, marked(label, language)) for code, label in YES_NO]
     return RadioField(
         localized(question.item.text, language),
         choices=choices,
@@ -638,7 +642,7 @@ def parse_value(question: Question, raw: str) -> Any:
     """The stored value of ``raw`` (None when blank); :class:`AnswerRejected` if unreadable."""
     parse = QUESTION_TYPES[question.type].parse
     if parse is None:
-        raise AnswerRejected("This question is answered level by level.")
+        raise AnswerRejected(_("This question is answered level by level."))
     text = raw.strip()
     if not text:
         return None
@@ -673,16 +677,16 @@ def slot_fields(slot: Slot, language: str, *, editable: bool) -> dict[str, Unbou
     if question.allows_not_applicable:
         prompt = item.not_applicable.prompt if item.not_applicable else None
         fields[slot.part("na")] = BooleanField(
-            localized(prompt, language) or "Not applicable", render_kw=render_kw
+            marked(prompt, language) or _("Not applicable"), render_kw=render_kw
         )
     if question.asks_justification:
-        label = "Justification" if item.justification_required else "Why does it not apply?"
+        label = _("Justification") if item.justification_required else _("Why does it not apply?")
         fields[slot.part("justification")] = TextAreaField(
             label, render_kw={**render_kw, "rows": 4}
         )
     if item.comment:
         fields[slot.part("comment")] = TextAreaField(
-            "Comment (optional)", render_kw={**render_kw, "rows": 3}
+            _("Comment (optional)"), render_kw={**render_kw, "rows": 3}
         )
     return fields
 

@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, defer, lazyload
@@ -41,6 +43,7 @@ from scoring import Answer as ScoredAnswer
 from scoring import AnswersInvalid, Responses, StageResult, score
 from scoring.numbers import natural_key
 from surveyapp.extensions import db
+from surveyapp.i18n import plain_text
 from surveyapp.models import (
     Answer,
     Cycle,
@@ -74,9 +77,9 @@ SUPPORTING_ROLES = frozenset(
     {"rationale", "evidence_note", "comment", "activity", "open_answer", "context", None}
 )
 #: How the diff names a supporting item's part, by the item's role.
-ROLE_LABELS = {"rationale": "Rationale", "evidence_note": "Evidence note", "comment": "Comments",
-               "activity": "Activity rating", "open_answer": "Further answer",
-               "context": "Context"}
+ROLE_LABELS = {"rationale": _l("Rationale"), "evidence_note": _l("Evidence note"),
+               "comment": _l("Comments"), "activity": _l("Activity rating"),
+               "open_answer": _l("Further answer"), "context": _l("Context")}
 #: Item types whose validated value the validator records (DESIGN.md "Users and roles").
 VALUED_TYPES = frozenset({"stage", "rubric"})
 TEXT_MAX_LENGTH = 5000
@@ -103,9 +106,9 @@ class ItemStatus(StrEnum):
     @property
     def label(self) -> str:
         return {
-            "pending": "Awaiting decision",
-            "resubmitted": "Changed, awaiting decision",
-            "returned": "Returned to the focal point",
+            "pending": _("Awaiting decision"),
+            "resubmitted": _("Changed, awaiting decision"),
+            "returned": _("Returned to the focal point"),
             "accepted": "Accepted",
             "rejected": "Rejected",
         }[self.value]
@@ -121,7 +124,7 @@ class ItemStatus(StrEnum):
 
 DECISION_LABELS = {
     Decision.accept: "Accept",
-    Decision.request_changes: "Request changes",
+    Decision.request_changes: _l("Request changes"),
     Decision.reject: "Reject",
 }
 
@@ -456,7 +459,8 @@ def unit_for(response: Response, item_id: str) -> tuple[LoadedInstrument, Review
     loaded = instrument_of(response.cycle)
     unit = review_units(loaded, response.questionnaire).get(item_id)
     if unit is None:
-        raise ServiceError(f"Item {item_id} is not an item to review in this questionnaire.")
+        raise ServiceError(_("Item %(item_id)s is not an item to review in this questionnaire.",
+                             item_id=item_id))
     return loaded, unit
 
 
@@ -539,9 +543,9 @@ def changes_since(unit: ReviewUnit, before: Mapping[str, Any] | None,
                 changes.append(Change(what.replace("_", " "), _shown(old.get(part)),
                                       _shown(new.get(part))))
     old_evidence, new_evidence = before.get("evidence", {}), now["evidence"]
-    changes += [Change("Evidence added", "", label)
+    changes += [Change(_("Evidence added"), "", label)
                 for key, label in new_evidence.items() if key not in old_evidence]
-    changes += [Change("Evidence removed", label, "")
+    changes += [Change(_("Evidence removed"), label, "")
                 for key, label in old_evidence.items() if key not in new_evidence]
     return changes
 
@@ -573,7 +577,8 @@ def item_page(response: Response, item_id: str, framework_node: str) -> ItemPage
     loaded, unit = unit_for(response, item_id)
     answers = _unit_answers(response, unit, framework_node)
     if unit.item.id not in answers:
-        raise ServiceError(f"Item {item_id} was not answered, so there is nothing to review.")
+        raise ServiceError(_("Item %(item_id)s was not answered, so there is nothing to review.",
+                             item_id=item_id))
     evidence = _unit_evidence(answers.values())
     reviews = _reviews_of(response, item_id, framework_node)
     messages = _messages_of(response, item_id, framework_node)
@@ -608,18 +613,18 @@ def _checked_value(loaded: LoadedInstrument, item: Item, decision: Decision,
         allowed = [stage.stage for stage in stage_choices(loaded, item)]
         if value not in allowed:
             raise ServiceError(
-                "Choose the validated stage: the stage the evidence supports "
-                f"({', '.join(map(str, allowed))}).")
+                _("Choose the validated stage: the stage the evidence supports (%(stages)s).",
+                  stages=", ".join(map(str, allowed))))
         return value
     if not isinstance(value, Mapping):
-        raise ServiceError("Give the validated level of every criterion.")
+        raise ServiceError(_("Give the validated level of every criterion."))
     levels: dict[str, int] = {}
     for criterion in item.criteria:
         allowed = [level.level for level in criterion.levels]
         if value.get(criterion.id) not in allowed:
             raise ServiceError(
-                f"Choose the validated level of {criterion.label['en']} "
-                f"({', '.join(map(str, allowed))}).")
+                _("Choose the validated level of %(criterion)s (%(levels)s).",
+                  criterion=plain_text(criterion.label), levels=", ".join(map(str, allowed))))
         levels[criterion.id] = value[criterion.id]
     return levels
 
@@ -627,13 +632,15 @@ def _checked_value(loaded: LoadedInstrument, item: Item, decision: Decision,
 def _conflict(response: Response, item_id: str, framework_node: str) -> ReviewConflict:
     reviews = _reviews_of(response, item_id, framework_node)
     if not reviews:
-        return ReviewConflict("Someone else changed this item at the same moment. Your decision "
-                              "was not saved: reload the page and decide again.")
+        return ReviewConflict(_("Someone else changed this item at the same moment. Your decision "
+                                "was not saved: reload the page and decide again."))
     winner = reviews[-1]
     return ReviewConflict(
-        f"{winner.reviewer.display_name} recorded a decision on this item "
-        f"({DECISION_LABELS[winner.decision]}) while you were deciding. Your decision was not "
-        "saved: read theirs and decide again if you disagree.")
+        _("%(display_name)s recorded a decision on this item (%(decision_labels)s) while you "
+          "were deciding. Your decision was not saved: read theirs and decide again if you "
+          "disagree.",
+          display_name=winner.reviewer.display_name,
+          decision_labels=DECISION_LABELS[winner.decision]))
 
 
 def decide(
@@ -658,35 +665,37 @@ def decide(
     """
     cycle = response.cycle
     if cycle.state not in REVIEW_STATES:
-        raise ServiceError(f"This cycle is {cycle.state.label.lower()}: decisions are recorded "
-                           "only while it is submitted or in review.")
+        raise ServiceError(_("This cycle is %(state)s: decisions are recorded only while it is "
+                             "submitted or in review.", state=cycle.state.label.lower()))
     if response.state not in UNDER_REVIEW:
-        raise ServiceError("This response is not waiting for review.")
+        raise ServiceError(_("This response is not waiting for review."))
     loaded, unit = unit_for(response, item_id)
     answers = _unit_answers(response, unit, framework_node)
     if item_id not in answers:
-        raise ServiceError(f"Item {item_id} was not answered, so there is nothing to decide.")
+        raise ServiceError(_("Item %(item_id)s was not answered, so there is nothing to decide.",
+                             item_id=item_id))
     reviews = _reviews_of(response, item_id, framework_node)
     latest = reviews[-1] if reviews else None
     next_round = latest.round + 1 if latest else 1
     if expected_round is not None and expected_round != next_round:
         raise _conflict(response, item_id, framework_node)
     if item_status(latest, response) is ItemStatus.returned:
-        raise ServiceError("This item is with the focal point for changes: decide it again "
-                           "once they resubmit.")
+        raise ServiceError(_("This item is with the focal point for changes: decide it again "
+                             "once they resubmit."))
     comment = comment.strip()
     if not comment:
-        raise ServiceError("A comment is required with every decision: say what you checked "
-                           "and why you decided so.")
+        raise ServiceError(_("A comment is required with every decision: say what you checked "
+                             "and why you decided so."))
     if len(comment) > TEXT_MAX_LENGTH:
-        raise ServiceError(f"Keep the comment under {TEXT_MAX_LENGTH} characters.")
+        raise ServiceError(_("Keep the comment under %(text_max_length)s characters.",
+                             text_max_length=TEXT_MAX_LENGTH))
     value = _checked_value(loaded, unit.item, decision, validated_value)
     evidence = _unit_evidence(answers.values())
     known = {entry.id for entry in evidence}
     unknown = sorted(set(evidence_marks) - known)
     if unknown:
-        raise ServiceError(f"Evidence {', '.join(map(str, unknown))} is not attached to this "
-                           "item; reload the page.")
+        raise ServiceError(_("Evidence %(numbers)s is not attached to this item; reload the page.",
+                             numbers=", ".join(map(str, unknown))))
     review = ItemReview(
         response_id=response.id, item_id=item_id, framework_node=framework_node,
         round=next_round, decision=decision, comment=comment, validated_value=value,
@@ -706,15 +715,16 @@ def decide(
         _start_review(cycle, actor)
     except StaleDataError:
         # SQLite only: PostgreSQL queues on the row locks taken above instead.
-        raise ReviewConflict("Someone else changed this cycle at the same moment. Your decision "
-                             "was not saved: reload the page and decide again.") from None
+        raise ReviewConflict(_("Someone else changed this cycle at the same moment. Your decision "
+                               "was not saved: reload the page and decide again.")) from None
     record(actor, "review.decided", "item_review", review.id,
            before=_decision_summary(latest) if latest else None,
            after={**_decision_summary(review), "response_state": response.state.value},
            unit_id=cycle.unit_id, cycle_id=cycle.id)
     if decision is Decision.request_changes and response.respondent is not None:
         notify([response.respondent], "returned",
-               f"{item_id} of “{cycle.title}” needs changes: {comment[:200]}",
+               _l("%(item)s of “%(cycle)s” needs changes: %(comment)s",
+                  item=item_id, cycle=cycle.title, comment=comment[:200]),
                f"/review/responses/{response.id}/returned", cycle)
     return review
 
@@ -771,14 +781,15 @@ def post_message(response: Response, item_id: str, framework_node: str, body: st
     """
     cycle = response.cycle
     if cycle.state not in REVIEW_STATES:
-        raise ServiceError(f"This cycle is {cycle.state.label.lower()}: its review threads are "
-                           "closed.")
+        raise ServiceError(_("This cycle is %(state)s: its review threads are closed.",
+                             state=cycle.state.label.lower()))
     unit_for(response, item_id)
     body = body.strip()
     if not body:
-        raise ServiceError("Write a message before sending it.")
+        raise ServiceError(_("Write a message before sending it."))
     if len(body) > TEXT_MAX_LENGTH:
-        raise ServiceError(f"Keep the message under {TEXT_MAX_LENGTH} characters.")
+        raise ServiceError(_("Keep the message under %(text_max_length)s characters.",
+                             text_max_length=TEXT_MAX_LENGTH))
     message = ReviewMessage(response_id=response.id, item_id=item_id,
                             framework_node=framework_node, author_id=author.id, body=body)
     db.session.add(message)
@@ -794,7 +805,9 @@ def post_message(response: Response, item_id: str, framework_node: str, body: st
     else:
         others = [response.respondent] if response.respondent is not None else []
     notify([user for user in others if user.id != author.id], "message",
-           f"{author.display_name} wrote about {item_id} of “{cycle.title}”: {body[:200]}",
+           _l("%(author)s wrote about %(item)s of “%(cycle)s”: %(message)s",
+              author=author.display_name, item=item_id, cycle=cycle.title,
+              message=body[:200]),
            url, cycle)
     return message
 
@@ -829,22 +842,25 @@ def validate_cycle(cycle: Cycle, validator: User) -> None:
     :raises ServiceError: in the wrong state, or while any item awaits a decision or changes.
     """
     if cycle.state is not CycleState.in_review:
-        raise ServiceError(f"Only a cycle in review can be validated; this one is "
-                           f"{cycle.state.label.lower()}.")
+        raise ServiceError(_("Only a cycle in review can be validated; this one is %(state)s.",
+                             state=cycle.state.label.lower()))
     progress = cycle_progress(cycle)
     if not progress.rows:
-        raise ServiceError("No submitted item has been reviewed, so there is nothing to validate.")
+        raise ServiceError(
+            _("No submitted item has been reviewed, so there is nothing to validate."))
     if progress.undecided:
         waiting = ", ".join(f"{count} {status.label.lower()}"
                             for status, count in sorted(progress.counts.items())
                             if not status.decided)
-        raise ServiceError(f"{progress.undecided} item(s) still need a decision ({waiting}): "
-                           "every item must be accepted or rejected first.")
+        raise ServiceError(_("%(undecided)s item(s) still need a decision (%(waiting)s): every "
+                             "item must be accepted or rejected first.",
+                             undecided=progress.undecided, waiting=waiting))
     for response in {row.response.id: row.response for row in progress.rows}.values():
         response.state = ResponseState.validated
     change_state(cycle, CycleState.validated, Actor.of(validator))
     notify([*participants(cycle, ParticipantRole.focal_point), *coordinators(cycle)], "validated",
-           f"“{cycle.title}” has been validated.", f"/cycles/{cycle.id}/results", cycle)
+           _l("“%(cycle)s” has been validated.", cycle=cycle.title),
+           f"/cycles/{cycle.id}/results", cycle)
 
 
 def reopen_cycle(cycle: Cycle, reason: str, coordinator: User) -> None:
@@ -854,19 +870,21 @@ def reopen_cycle(cycle: Cycle, reason: str, coordinator: User) -> None:
     """
     reason = reason.strip()
     if not reason:
-        raise ServiceError("Give the reason for reopening: it is kept with the cycle and in "
-                           "the audit log.")
+        raise ServiceError(_("Give the reason for reopening: it is kept with the cycle and in "
+                             "the audit log."))
     if len(reason) > REASON_MAX_LENGTH:
-        raise ServiceError(f"Keep the reason under {REASON_MAX_LENGTH} characters.")
+        raise ServiceError(_("Keep the reason under %(reason_max_length)s characters.",
+                             reason_max_length=REASON_MAX_LENGTH))
     if cycle.state is not CycleState.validated:
-        raise ServiceError(f"Only a validated cycle can be reopened; this one is "
-                           f"{cycle.state.label.lower()}.")
+        raise ServiceError(_("Only a validated cycle can be reopened; this one is %(state)s.",
+                             state=cycle.state.label.lower()))
     for response in cycle.responses:
         if response.state is ResponseState.validated:
             response.state = ResponseState.submitted
     change_state(cycle, CycleState.in_review, Actor.of(coordinator), reason=reason)
     notify(participants(cycle, ParticipantRole.validator), "reopened",
-           f"“{cycle.title}” was reopened for review: {reason}", "/review/", cycle)
+           _l("“%(cycle)s” was reopened for review: %(reason)s", cycle=cycle.title,
+              reason=reason), "/review/", cycle)
 
 
 # --------------------------------------------------------------------------- results

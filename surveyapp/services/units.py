@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from surveyapp.extensions import db
@@ -45,9 +46,9 @@ def create_unit(code: str, name: str, kind: UnitKind, parent: Unit | None = None
     """
     code = code.strip()
     if not code:
-        raise ServiceError("A unit needs a code.")
+        raise ServiceError(_("A unit needs a code."))
     if find_unit_by_code(code) is not None:
-        raise ServiceError(f"A unit with the code {code} already exists.")
+        raise ServiceError(_("A unit with the code %(code)s already exists.", code=code))
     unit = Unit(code=code, name=name.strip(), kind=kind, parent=parent)
     db.session.add(unit)
     db.session.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import cache
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -32,7 +33,8 @@ def count_users() -> int:
 def check_new_password(password: str) -> None:
     """:raises ServiceError: if the password is too short to be accepted."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ServiceError(f"Passwords must have at least {MIN_PASSWORD_LENGTH} characters.")
+        raise ServiceError(_("Passwords must have at least %(min_password_length)s characters.",
+                             min_password_length=MIN_PASSWORD_LENGTH))
 
 
 def create_user(
@@ -48,17 +50,19 @@ def create_user(
     :raises ServiceError: for an unusable email, name or password, or a taken email.
     """
     email = normalise_email(email)
-    local_part, _, domain = email.partition("@")
+    local_part, _at, domain = email.partition("@")
     if not local_part or "." not in domain:
-        raise ServiceError(f"'{email}' is not an email address (expected name@example.org).")
+        raise ServiceError(_("'%(email)s' is not an email address (expected name@example.org).",
+                             email=email))
     if not display_name.strip():
-        raise ServiceError("A display name is required.")
+        raise ServiceError(_("A display name is required."))
     if preferred_language not in LANGUAGES:
         raise ServiceError(
-            f"Unknown language '{preferred_language}': use one of {', '.join(LANGUAGES)}."
+            _("Unknown language '%(preferred_language)s': use one of %(languages)s.",
+              preferred_language=preferred_language, languages=', '.join(LANGUAGES))
         )
     if find_user_by_email(email) is not None:
-        raise ServiceError(f"A user with the email {email} already exists.")
+        raise ServiceError(_("A user with the email %(email)s already exists.", email=email))
     check_new_password(password)
     user = User(
         email=email, display_name=display_name.strip(), preferred_language=preferred_language
@@ -117,5 +121,23 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     :raises ServiceError: if the current password is wrong or the new one too short.
     """
     if not user.check_password(current_password):
-        raise ServiceError("Your current password is not correct.")
+        raise ServiceError(_("Your current password is not correct."))
     set_password(user, new_password, actor=Actor.of(user))
+
+
+def set_preferred_language(user: User, language: str, *, actor: Actor) -> None:
+    """Change the language the user's pages and reports open in (audited).
+
+    :raises ServiceError: for a language that is not one of LANGUAGES.
+    """
+    if language not in LANGUAGES:
+        raise ServiceError(
+            _("Unknown language “%(language)s”: choose one of the languages listed.",
+              language=language))
+    if language == user.preferred_language:
+        return
+    before = user.preferred_language
+    user.preferred_language = language
+    db.session.flush()
+    record(actor, "user.language_changed", "user", user.id,
+           before={"preferred_language": before}, after={"preferred_language": language})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import string
 
 import pytest
@@ -15,8 +16,10 @@ from openpyxl import load_workbook
 
 from instruments.loader import parse_instrument
 from reports import ReportContext, ReportData, draft_action_plan, render_html
+from reports.blocks import Chart
 from reports.charts import Bar, horizontal_bars
 from reports.csv_files import inert
+from reports.document import build_document
 from reports.excel import write_answers_workbook, write_workbook
 from reports.i18n import CATALOGUE, Translator
 from reports.pdf import ReportAssetFetcher, template_folder
@@ -138,3 +141,38 @@ def test_answers_workbook_alone() -> None:
     assert (sheet.freeze_panes, sheet.auto_filter.ref) == ("A2", f"A1:F{len(MINI_ROWS) + 1}")
     assert next(sheet.iter_rows(max_row=1, values_only=True)) == (
         "respondent", "questionnaire", "item", "value", "comment", "organization_type")
+
+
+def chart_texts(language: str) -> list[list[str]]:
+    """The words drawn in each chart of the mini report, in chart order."""
+    charts: list[Chart] = []
+
+    def walk(part: object) -> None:
+        if isinstance(part, Chart):
+            charts.append(part)
+            return
+        for name in ("content", "sections", "blocks", "children"):
+            children = getattr(part, name, None)
+            if isinstance(children, list | tuple):
+                for child in children:
+                    walk(child)
+
+    walk(build_document(mini_data(language)))
+    return [[*re.findall(r"<text[^>]*>([^<]*)</text>", chart.svg), chart.description]
+            for chart in charts]
+
+
+def test_chart_labels_legends_and_descriptions_follow_the_report_language() -> None:
+    """Charts are drawn in the report's language: legends, row labels, numbers, the text
+    a screen reader reads instead; band words the file lacks in French are marked [en]."""
+    english, french = chart_texts("en"), chart_texts("fr")
+    assert len(english) == len(french) == 3
+    rates, scores, gap = french
+    assert {"Taux de réponse", "Taux de réponse effectif", "ONG internationale",
+            "Taux de réponse par type d'organisation"} <= set(rates)
+    assert "25,00 %  Weak [en]" in scores and "Notes par sous-fonction" in scores
+    assert {"Coordonnateur", "Partenaires"} <= set(gap)
+    english_words = {word for chart in english for word in chart}
+    french_words = {word for chart in french for word in chart}
+    assert {"Response rate", "International NGO", "25.00 %  Weak"} <= english_words
+    assert not {"Response rate", "International NGO", "Coordinator"} & french_words

@@ -52,7 +52,7 @@ def test_login_refused_with_the_same_message(
     response = client.post("/auth/login", data={"email": email, "password": password})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert WRONG_CREDENTIALS in page
+    assert str(WRONG_CREDENTIALS) in page
     assert 'role="alert"' in page
     assert client.get("/").status_code == 302  # still signed out
 
@@ -62,7 +62,7 @@ def test_inactive_user_cannot_sign_in(
 ) -> None:
     user = make_user(active=False)
     response = client.post("/auth/login", data={"email": user.email, "password": test_password})
-    assert WRONG_CREDENTIALS in response.get_data(as_text=True)
+    assert str(WRONG_CREDENTIALS) in response.get_data(as_text=True)
 
 
 def test_anonymous_visitor_is_sent_to_login_and_back(
@@ -137,7 +137,7 @@ def test_logout_ends_the_session_even_for_a_copied_cookie(
     replay.set_cookie("session", copied.value)
     response = replay.get("/", follow_redirects=True)
     assert response.request.path == "/auth/login"
-    assert SESSION_ENDED_MESSAGE in response.get_data(as_text=True)
+    assert str(SESSION_ENDED_MESSAGE) in response.get_data(as_text=True)
 
 
 def test_signing_in_again_ends_the_older_session(
@@ -238,7 +238,7 @@ def test_session_ends_after_password_change_elsewhere(
     )
     response = other_device.get("/", follow_redirects=True)
     assert response.request.path == "/auth/login"
-    assert SESSION_ENDED_MESSAGE in response.get_data(as_text=True)
+    assert str(SESSION_ENDED_MESSAGE) in response.get_data(as_text=True)
     assert client.get("/").status_code == 200
 
 
@@ -262,4 +262,4 @@ def test_session_from_another_browser_is_dropped(
     login(make_user())
     response = client.get("/", headers={"User-Agent": "another browser"}, follow_redirects=True)
     assert response.request.path == "/auth/login"
-    assert SESSION_ENDED_MESSAGE in response.get_data(as_text=True)
+    assert str(SESSION_ENDED_MESSAGE) in response.get_data(as_text=True)

@@ -26,6 +26,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
+from babel.dates import format_date
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -163,7 +164,7 @@ def test_email_list_skips_a_heading_and_duplicates() -> None:
 
 @pytest.mark.parametrize(("change", "message"), [
     ({"questionnaire": "coordinator"}, "not a questionnaire of this cycle that is answered"),
-    ({"language": "es"}, "available in en, fr, not “es”"),
+    ({"language": "es"}, "available in en, fr, ar, not “es”"),
     ({"expires_on": date.today() - timedelta(days=1)}, "has already passed"),
     ({"expires_on": date.today() + timedelta(days=400)}, "may not last more than a year"),
     ({"count": 0}, "between 1 and 500"),
@@ -376,7 +377,7 @@ def test_page_shows_counts_and_hides_who_answered_when_anonymous(
     _five_links_in_every_state(app, ids.cycle, emails=True)
     page = sign_in(app, login, world.coordinator).get(
         f"/cycles/{ids.cycle}/invitations").get_data(as_text=True)
-    assert "Response rate:" in page and "<strong>25 %</strong>" in page
+    assert "Response rate:" in page and "<strong>25%</strong>" in page  # as English writes it
     assert "National NGO</td><td>1</td>" in page
     assert "partner2@example.org" in page
     per_link = [">Submitted<", ">Started<", ">Expired<", ">Unused<"]
@@ -464,7 +465,8 @@ def test_links_are_emailed_when_a_mail_server_is_set(
     message = smtp_sink.messages[0]
     body = message.get_content()
     assert message["Subject"] == "Invitation à répondre : WASH 2026"
-    assert f"jusqu'à la fin du {expiry.isoformat()}" in body
+    # The expiry day is written out in the link's language ("9 décembre 2026").
+    assert f"jusqu'à la fin du {format_date(expiry, 'long', locale='fr')}" in body
     assert "Vos réponses sont anonymes" in body
     assert len(_links_in(body)) == 1
 

@@ -16,6 +16,11 @@
   const autosaveUrl = form.dataset.autosave;
   const locked = form.hasAttribute("data-locked");
   const context = JSON.parse(form.dataset.context || "{}");
+  // The page's words, in its language (respond/page.html); {name} marks a value.
+  const messages = JSON.parse(form.dataset.messages || "{}");
+  const locale = document.documentElement.lang || undefined;
+  const word = (key, values = {}) =>
+    (messages[key] || key).replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
   const status = document.querySelector("[data-save-status]");
   const slots = Array.from(document.querySelectorAll("[data-slot]"));
   const slotByKey = new Map(slots.map((element) => [element.dataset.slot, element]));
@@ -176,7 +181,7 @@
       const levels = Object.values(parts.criteria);
       const complete = levels.length && levels.every((level) => level !== "");
       total.textContent = complete
-        ? `Total: ${levels.reduce((sum, level) => sum + Number(level), 0)}` : "";
+        ? word("total", { total: levels.reduce((sum, level) => sum + Number(level), 0) }) : "";
     }
   }
 
@@ -208,7 +213,7 @@
     if (!progress || !bar || !text) return;
     bar.max = progress.required || 1;
     bar.value = progress.required ? progress.answered : 1;
-    text.textContent = `${progress.answered} of ${progress.required} required answers given`;
+    text.textContent = word("progress", progress);
   }
 
   function schedule(delay) {
@@ -248,9 +253,10 @@
     showProgress(reply.progress);
     const refused = Object.keys(errors).length;
     if (refused) {
-      say("error", `${refused} answer${refused === 1 ? "" : "s"} could not be saved: see the message next to the question.`);
+      say("error", word(refused === 1 ? "refused_one" : "refused_many", { count: refused }));
     } else {
-      say("saved", `All changes saved at ${new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}.`);
+      const time = new Date().toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
+      say("saved", word("saved", { time }));
     }
   }
 
@@ -259,7 +265,7 @@
     if (locked || inFlight || dirty.size === 0) return;
     const { sent, revisions } = payload();
     inFlight = true;
-    say("saving", "Saving…");
+    say("saving", word("saving"));
     let response;
     try {
       response = await fetch(autosaveUrl, {
@@ -275,7 +281,7 @@
       });
     } catch {
       inFlight = false;
-      say("offline", "Offline — your answers are kept in this browser and will be sent when the connection returns.");
+      say("offline", word("offline"));
       retryLater();
       return;
     }
@@ -286,10 +292,10 @@
       handleReply(reply, revisions);
       if (dirty.size) schedule(TYPING_DELAY);
     } else if (response.status >= 500) {
-      say("offline", "The server could not save just now; your answers are kept in this browser and will be sent again.");
+      say("offline", word("server_down"));
       retryLater();
     } else {
-      say("error", reply.message || reply.error || "Your answers could not be saved. Reload the page.");
+      say("error", reply.message || reply.error || word("failed"));
     }
   }
 
@@ -302,7 +308,7 @@
     updateRelevance();
     updateSlotDetails(slot);
     if (locked) return;
-    say("pending", "Unsaved changes…");
+    say("pending", word("pending"));
     const typing = event.type === "input" && !["radio", "checkbox"].includes(event.target.type);
     schedule(typing ? TYPING_DELAY : CLICK_DELAY);
   }

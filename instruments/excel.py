@@ -19,17 +19,16 @@ from __future__ import annotations
 import difflib
 import io
 import re
-import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from xml.etree.ElementTree import ParseError
 
 import yaml
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 from pydantic import BaseModel
 
+from instruments.archives import UNREADABLE_WORKBOOK, ZIP_MAGIC, archive_problem
 from instruments.errors import ErrorCode, InstrumentInvalid, Problem
 from instruments.loader import LoadedInstrument, parse_instrument, position_index
 from instruments.schema import Instrument, Node
@@ -629,10 +628,6 @@ def workbook_to_yaml(data: bytes, filename: str) -> tuple[str, LoadedInstrument]
     return text, loaded
 
 
-#: What openpyxl raises for a damaged workbook: a bad archive, missing parts, bad XML.
-UNREADABLE_WORKBOOK = (zipfile.BadZipFile, KeyError, ValueError, OSError, ParseError)
-
-
 def _open(data: bytes, filename: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every sheet's rows of values; a formula comes back as :class:`_Formula`."""
 
@@ -642,9 +637,13 @@ def _open(data: bytes, filename: str) -> dict[str, list[tuple[Any, ...]]]:
     if not data.strip():
         raise fail(ErrorCode.EMPTY_FILE, "the file is empty: start from the workbook that "
                    "`surveyapp instruments to-excel` writes")
-    if not data.startswith(b"PK\x03\x04"):
+    if not data.startswith(ZIP_MAGIC):
         raise fail(ErrorCode.NOT_TEXT, "this is not an .xlsx workbook: save it from your "
                    "spreadsheet program as Excel Workbook (.xlsx)")
+    problem = archive_problem(data)
+    if problem:
+        raise fail(ErrorCode.UNREADABLE, f"the workbook cannot be opened safely: {problem}; "
+                   "save it again as .xlsx")
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
         try:  # read-only sheets are parsed while their rows are read: damage shows here too

@@ -22,11 +22,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from xml.etree.ElementTree import ParseError
 
+from instruments.archives import UNREADABLE_WORKBOOK, ZIP_MAGIC, archive_problem
 from instruments.schema import Instrument, Item
 from scoring.answers import (
     Answer,
@@ -44,12 +43,6 @@ COLUMN_ALIASES = {"organisation_type": "organization_type"}
 FRAMEWORK_QUESTIONNAIRE = "framework"
 FRAMEWORK_KEYS = ("level", "parent", "section")
 
-_ZIP_MAGIC = b"PK\x03\x04"
-#: What openpyxl raises for a damaged workbook: a bad archive, missing parts, bad XML.
-UNREADABLE_WORKBOOK = (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError,
-                       ParseError)
-#: A workbook (or an ODK .zip) may not expand beyond this when opened: no zip bombs.
-ARCHIVE_MAX_EXPANDED = 200 * 1024 * 1024
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 _HEADER_HELP = (
     "the first row must be the header respondent,questionnaire,item,value "
@@ -80,7 +73,7 @@ def read_rows(data: bytes, name: str) -> tuple[ResponseRow, ...]:
     """
     if not data.strip():
         raise _fail("the file is empty: " + _HEADER_HELP)
-    if data.startswith(_ZIP_MAGIC):
+    if data.startswith(ZIP_MAGIC):
         problem = archive_problem(data)
         if problem:
             raise _fail(f"this is not a readable .xlsx workbook: {problem}; save it again as "
@@ -97,22 +90,6 @@ def read_rows(data: bytes, name: str) -> tuple[ResponseRow, ...]:
     else:
         grid = _csv_grid(data)
     return _rows(grid)
-
-
-def archive_problem(data: bytes) -> str | None:
-    """Why a ZIP-based file (a workbook, an ODK .zip) cannot be opened safely; None if it can.
-
-    Only the archive's directory is read, so a zip bomb is refused before it expands.
-    """
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            expanded = sum(entry.file_size for entry in archive.infolist())
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as error:
-        return f"its ZIP container is damaged ({error.__class__.__name__})"
-    if expanded > ARCHIVE_MAX_EXPANDED:
-        return (f"it would expand to {expanded // (1024 * 1024)} MB when opened, more than "
-                f"{ARCHIVE_MAX_EXPANDED // (1024 * 1024)} MB (a possible zip bomb)")
-    return None
 
 
 def csv_records(text: str, delimiter: str) -> tuple[list[list[str]], str | None, int]:

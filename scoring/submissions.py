@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import NamedTuple
 
+from instruments.archives import UNREADABLE_WORKBOOK, archive_problem
 from instruments.schema import ID_PATTERN, Instrument, Item
 from instruments.xlsform import (
     APPLIES_SUFFIX,
@@ -50,12 +51,7 @@ from instruments.xlsform import (
 )
 from scoring.answers import RawValue
 from scoring.plan import Plan
-from scoring.responses import (
-    FRAMEWORK_QUESTIONNAIRE,
-    UNREADABLE_WORKBOOK,
-    archive_problem,
-    csv_records,
-)
+from scoring.responses import FRAMEWORK_QUESTIONNAIRE, csv_records
 
 LONG_HEADER = ("respondent", "questionnaire", "item", "value", "comment", "organization_type")
 NOT_APPLICABLE = "not_applicable"

@@ -268,6 +268,22 @@ def test_instrument_workbook_with_damaged_xml(tmp_path: Path) -> None:
     assert not (tmp_path / "ccpm.yaml").exists()
 
 
+def test_instrument_workbook_zip_bomb_is_refused_before_it_expands(tmp_path: Path) -> None:
+    """The instrument reader asks the same archive check as the responses and exports
+    readers (instruments/archives.py), so a workbook declaring gigabytes is refused from
+    its directory, by the command line and by the web library's upload alike."""
+    path = tmp_path / "ccpm.xlsx"
+    path.write_bytes(zip_bomb(**{"[Content_Types].xml": b"<Types/>",
+                                 "xl/workbook.xml": b"<workbook/>"}))
+    result = CliRunner().invoke(instruments, ["from-excel", str(path), "-o",
+                                              str(tmp_path / "ccpm.yaml")])
+    assert result.exit_code == 1, result.output
+    assert "the workbook cannot be opened safely" in result.output
+    assert "(a possible zip bomb)" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "ccpm.yaml").exists()
+
+
 def test_the_corpus_is_large_enough() -> None:
     assert len(BROKEN_RESPONSES) + len(BROKEN_EXPORTS) >= 30
     names = [case[0] for case in BROKEN_RESPONSES] + [case[0] for case in BROKEN_EXPORTS]

@@ -193,8 +193,8 @@ def test_broken_workbooks_give_located_lines(case: str) -> None:
           "instruments to-excel` writes"),
     (b"key: x\n", "book.xlsx: I002 this is not an .xlsx workbook: save it from your "
                   "spreadsheet program as Excel Workbook (.xlsx)"),
-    (b"PK\x03\x04broken", "book.xlsx: I000 the workbook cannot be opened (BadZipFile): save "
-                          "it again as .xlsx"),
+    (b"PK\x03\x04broken", "book.xlsx: I000 the workbook cannot be opened safely: its ZIP "
+                          "container is damaged (BadZipFile); save it again as .xlsx"),
 ])
 def test_files_that_are_no_workbook(data: bytes, line: str) -> None:
     with pytest.raises(InstrumentInvalid) as raised:

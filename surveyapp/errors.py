@@ -6,6 +6,8 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.wrappers import Response
 
@@ -32,6 +34,11 @@ ERROR_TEXTS: dict[int, tuple[str, str]] = {
         _l("There is no page at this address. Check the link, or start from the home page."),
     ),
     405: (_l("Not allowed here"), _l("This address does not accept that kind of request.")),
+    409: (
+        _l("Changed at the same time"),
+        _l("Someone else changed this at the same moment, so nothing of yours was saved. "
+           "Reload the page to see their change, and try again."),
+    ),
     429: (_l("Too many requests"), _l("Too many requests came in a short time, so this one "
                                       "was turned away.")),
     500: (
@@ -123,7 +130,23 @@ def handle_access_denied(error: AccessDenied) -> Response | HTTPException | tupl
     return handle_http_error(http_error)
 
 
+def handle_write_conflict(
+    error: IntegrityError | StaleDataError,
+) -> Response | HTTPException | tuple[str, int]:
+    """Two requests wrote the same rows at once and the database kept one (a unique
+    constraint, or optimistic locking): the loser gets the 409 page, not a 500.
+
+    Views that expect a conflict answer it themselves (autosave says so in its JSON);
+    this catches the others, such as two first uploads to the same unanswered question.
+    """
+    db.session.rollback()
+    current_app.logger.warning("write conflict, refused with 409: %s", error)
+    return handle_http_error(default_exceptions[409]())
+
+
 def register_error_handlers(app: Flask) -> None:
     """Route every HTTP error, and every unhandled exception (as a 500), to one handler."""
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(AccessDenied, handle_access_denied)
+    app.register_error_handler(IntegrityError, handle_write_conflict)
+    app.register_error_handler(StaleDataError, handle_write_conflict)

@@ -70,6 +70,26 @@ def test_500_page_and_rollback(app: Flask, client: FlaskClient) -> None:
     assert pending_after_error == []
 
 
+@pytest.mark.app_config(PROPAGATE_EXCEPTIONS=False)
+def test_a_write_that_loses_a_race_gets_the_409_page(
+    app: Flask, client: FlaskClient, make_unit: Callable[..., Unit]
+) -> None:
+    """The database refuses the second of two writes of the same row (here a unit code
+    taken an instant before): a 409 page saying nothing was saved, not a 500."""
+    make_unit("RACE")
+
+    def second_writer() -> str:
+        db.session.add(Unit(code="RACE", name="Second", kind=UnitKind.country))
+        db.session.commit()
+        return "saved"
+
+    app.add_url_rule("/race", "race", second_writer)
+    assert_error_page(client.get("/race"), 409, "Changed at the same time",
+                      "nothing of yours was saved")
+    with app.app_context():
+        assert db.session.query(Unit).filter_by(code="RACE").count() == 1
+
+
 @pytest.mark.app_config(MAX_CONTENT_LENGTH=1024 * 1024)
 def test_413_page_names_the_limit(client: FlaskClient) -> None:
     response = client.post("/auth/login", data={"email": "x" * (2 * 1024 * 1024)})

@@ -24,11 +24,12 @@ class Document:
     cover: tuple[tuple[str, str], ...]
     digest: str
     digest_label: str
-    overlay_digest: tuple[str, str] | None
     contents_title: str
     footer: str
     contents: tuple[Heading, ...]
     sections: tuple[Section, ...]
+    #: The local adaptation's label and sha256, when the cycle's unit adapted the instrument.
+    overlay_digest: tuple[str, str] | None = None
 
 
 def build_document(data: ReportData) -> Document:

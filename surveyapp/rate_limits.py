@@ -108,7 +108,8 @@ def retry_after(error: Exception) -> int | None:
     breached = limiter.current_limit
     if breached is None:
         return None
-    return max(1, math.ceil(breached.reset_at - time.time()))
+    # reset_at is a whole second, so rounding up may pass the window by one: never say more
+    return max(1, min(math.ceil(breached.reset_at - time.time()), breached.limit.get_expiry()))
 
 
 def with_retry_after(response: Response, seconds: int | None) -> Response:

@@ -89,6 +89,11 @@ class PreviewRespondent(Respondent):
             Named("test answers are never stored in any cycle"))
 
     @property
+    def language(self) -> str:
+        """The language being previewed (in the address), whatever the page's own language."""
+        return self.response.language
+
+    @property
     def storage_key(self) -> str:
         return f"surveyapp-preview-{self.row.subject}-{self.row.questionnaire}-{self.language}"
 

@@ -39,6 +39,9 @@ class DefaultConfig:
     #: Proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Port/-Prefix headers
     #: are believed (0: none, the app faces clients directly).
     PROXY_COUNT = 0
+    #: False turns every rate limit and the sign-in lock-out off (load tests from one address);
+    #: set on every app, since Flask-Limiter keeps the last app's choice otherwise.
+    RATELIMIT_ENABLED = True
     #: Where rate-limit counts live: "memory://" for one process, "redis://host:6379/0" for
     #: several (surveyapp/rate_limits.py). Limits are "N per second|minute|hour|day".
     RATELIMIT_STORAGE_URI = "memory://"

@@ -74,20 +74,27 @@ def _failures(email: str) -> tuple[Any, str, str, str]:
             current_app.config["RATELIMIT_KEY_PREFIX"], LOCKOUT_SCOPE, normalise_email(email))
 
 
+def _lockout_enabled() -> bool:
+    """``RATELIMIT_ENABLED = False`` turns the lock-out off with the limits (load tests)."""
+    return bool(current_app.config.get("RATELIMIT_ENABLED", True))
+
+
 def sign_in_locked_for(email: str) -> int:
     """Seconds until this email address may try again; 0 when it is not locked."""
-    if limiter.limiter.test(*_failures(email)):
+    if not _lockout_enabled() or limiter.limiter.test(*_failures(email)):
         return 0
     reset_at = limiter.limiter.get_window_stats(*_failures(email)).reset_time
     return max(1, math.ceil(reset_at - time.time()))
 
 
 def note_failed_sign_in(email: str) -> None:
-    limiter.limiter.hit(*_failures(email))
+    if _lockout_enabled():
+        limiter.limiter.hit(*_failures(email))
 
 
 def clear_failed_sign_ins(email: str) -> None:
-    limiter.limiter.clear(*_failures(email))
+    if _lockout_enabled():
+        limiter.limiter.clear(*_failures(email))
 
 
 def lockout_message(seconds: int) -> str:

@@ -63,6 +63,18 @@ def test_sign_in_attempts_per_address(client: FlaskClient) -> None:
     assert client.get("/auth/login").status_code == 200
 
 
+@pytest.mark.app_config(RATELIMIT_ENABLED=False, LOGIN_FAILURE_LIMIT="2 per 15 minutes")
+def test_limits_turned_off_turn_the_lockout_off_too(
+    client: FlaskClient, make_user: Callable[..., User], test_password: str,
+) -> None:
+    """RATELIMIT_ENABLED = False (load tests from one address): signing in still works, and
+    failures never lock, instead of the sign-in failing on a limiter that is not there."""
+    person = make_user("amina@example.org")
+    for _attempt in range(4):
+        assert sign_in(client, person.email, "wrong password").status_code == 200
+    assert sign_in(client, person.email, test_password).status_code == 302
+
+
 @pytest.fixture
 def hashes_checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Count the password hashes checked: the work that takes the time of a sign-in."""

@@ -226,7 +226,7 @@ def build_access_world(app: Flask, make_unit: Callable[..., Unit],
         cluster = db.session.get_one(Unit, base.cluster.id)
         quarter = str(Quarter.of(date.today()).previous)
         close_quarter(cluster, quarter, coordinator, date.today())
-        tokens = {}
+        tokens: dict[str, tuple[str, int]] = {}
         for key, person in accounts.items():
             token, secret = create_token(db.session.get_one(User, person.id), "matrix", None,
                                          today=date.today())
@@ -299,8 +299,8 @@ def _library(author: User, admin: User, unit: Unit
     published = version_for(MATRIX)
     retired = register(matrix_version("0"))
     retire_version(user(admin.email), retired)
-    draft = upload_version(user(author.email), matrix_version("2").encode(), "matrix-2.yaml")
     writer = user(author.email)
+    draft = upload_version(writer, matrix_version("2").encode(), "matrix-2.yaml")
     withdrawn = upload_overlay(writer, unit, published, overlay_text("1").encode(), "o.yaml")
     withdraw_overlay(writer, withdrawn)
     active = upload_overlay(writer, unit, published, overlay_text("2").encode(), "o.yaml")
@@ -533,12 +533,12 @@ class AccessSite:
         token = self.world.api_tokens.get(who.key)
         return {"Authorization": f"Bearer {token[0]}"} if token else {}
 
-    def send(self, client: FlaskClient, call: Call, **extra: Any) -> TestResponse:
-        """Send the call on ``client``: API calls with the bearer token (the client should
-        then hold no session), web calls with the client's session."""
-        headers = {**self.bearer(call.who), **extra.pop("headers", {})} if call.api \
-            else extra.pop("headers", {})
-        data = {**call.data, **extra.pop("data", {})}
+    def send(self, client: FlaskClient, call: Call, *, data: dict[str, object] | None = None,
+             headers: dict[str, str] | None = None) -> TestResponse:
+        """Send the call on ``client``, with ``data`` over the call's own: API calls with the
+        person's bearer token (on a client with no session: :meth:`nobody`)."""
+        headers = {**(self.bearer(call.who) if call.api else {}), **(headers or {})}
+        data = {**call.data, **(data or {})}
         if call.method == "GET":
             return client.get(call.path, query_string=data, headers=headers)
         if call.json is not None:

@@ -242,6 +242,11 @@ def app(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> It
     overrides = marker.kwargs if marker else {}
     app = create_app(settings_for(database_url, tmp_path / "instance", **overrides))
     yield app
+    delete_every_row(app)
+
+
+def delete_every_row(app: Flask) -> None:
+    """Empty every table of the app's database (the end of a test that wrote rows)."""
     with app.app_context():
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
@@ -299,9 +304,8 @@ def _save(row: Any) -> Any:
     return row
 
 
-@pytest.fixture
-def make_unit(app: Flask) -> Callable[..., Unit]:
-    """Return ``make_unit(code=None, *, name=None, kind=country, parent=None) -> Unit``."""
+def unit_factory(app: Flask) -> Callable[..., Unit]:
+    """``make_unit(code=None, *, name=None, kind=country, parent=None) -> Unit`` on ``app``."""
     numbers = itertools.count(1)
 
     def make(
@@ -325,12 +329,9 @@ def make_unit(app: Flask) -> Callable[..., Unit]:
     return make
 
 
-@pytest.fixture
-def make_user(app: Flask, test_password_hash: str) -> Callable[..., User]:
-    """Return ``make_user(email=None, *, name=None, role=None, unit=None, active=True) -> User``.
-
-    The user's password is TEST_PASSWORD; ``role`` and ``unit`` give them one membership.
-    """
+def user_factory(app: Flask, password_hash: str) -> Callable[..., User]:
+    """``make_user(email=None, *, name=None, role=None, unit=None, active=True) -> User`` on
+    ``app``; the user's password is the one ``password_hash`` was made from."""
     numbers = itertools.count(1)
 
     def make(
@@ -347,7 +348,7 @@ def make_user(app: Flask, test_password_hash: str) -> Callable[..., User]:
             user = User(
                 email=email or f"user{number}@example.org",
                 display_name=name or f"Test user {number}",
-                password_hash=test_password_hash,
+                password_hash=password_hash,
                 active=active,
             )
             if role is not None and unit is not None:
@@ -355,6 +356,21 @@ def make_user(app: Flask, test_password_hash: str) -> Callable[..., User]:
             return _save(user)
 
     return make
+
+
+@pytest.fixture
+def make_unit(app: Flask) -> Callable[..., Unit]:
+    """Return ``make_unit(code=None, *, name=None, kind=country, parent=None) -> Unit``."""
+    return unit_factory(app)
+
+
+@pytest.fixture
+def make_user(app: Flask, test_password_hash: str) -> Callable[..., User]:
+    """Return ``make_user(email=None, *, name=None, role=None, unit=None, active=True) -> User``.
+
+    The user's password is TEST_PASSWORD; ``role`` and ``unit`` give them one membership.
+    """
+    return user_factory(app, test_password_hash)
 
 
 _CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

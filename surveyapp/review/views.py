@@ -28,7 +28,7 @@ from surveyapp.services.access import (
     CycleAccess,
     load_cycle_for,
     may_edit_response,
-    may_follow_review,
+    may_read_answers,
     may_write_in_thread,
     require,
 )
@@ -55,12 +55,13 @@ NO_SUCH_ITEM = _l("There is no such item to review.")
 
 
 def _load_response(response_id: int) -> tuple[Response, CycleAccess]:
-    """The response and the user's access to its cycle; 404 unless they follow its review."""
+    """The response and the user's access to its cycle; 404 unless they may read its answers
+    (a draft is its respondent's alone, as in the API)."""
     response = db.session.get(Response, response_id)
     if response is None:
         raise AccessDenied(NO_SUCH_ITEM, 404)
     _cycle, access = load_cycle_for(signed_in_user(), response.cycle_id)
-    require(may_follow_review(signed_in_user(), response, access), NO_SUCH_ITEM, status=404)
+    require(may_read_answers(signed_in_user(), response, access), NO_SUCH_ITEM, status=404)
     return response, access
 
 

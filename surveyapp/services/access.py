@@ -127,7 +127,8 @@ def may_edit_response(user: User, response: Response, access: CycleAccess) -> bo
 
 def may_read_answers(user: User, response: Response, access: CycleAccess) -> bool:
     """A response's answers one by one: its respondent (an assigned focal point) always; the
-    cycle's validators and managers once it is submitted, as the review pages show them.
+    cycle's validators and managers once it is submitted. The review pages (an item, its
+    thread and decisions, what came back) and the API both ask this.
 
     Answers given through invitation links are never shown one by one, so an anonymous
     partner stays anonymous: they count only in the scored results.
@@ -144,11 +145,6 @@ def may_record_progress(user: User, action: Action, access: CycleAccess) -> bool
     """The action's responsible person, or a coordinator, while the plan is open."""
     return access.cycle.state in FINAL_STATES and (
         access.may_manage or action.responsible_user_id == user.id)
-
-
-def may_follow_review(user: User, response: Response, access: CycleAccess) -> bool:
-    """An item's review and thread: the cycle's validators, its managers, the respondent."""
-    return access.is_validator or access.may_manage or response.respondent_id == user.id
 
 
 def may_write_in_thread(user: User, response: Response, access: CycleAccess) -> bool:

@@ -3,8 +3,12 @@
 ``ACCESS_RULES`` maps every endpoint of the app (``app.url_map``) to the rule that says who
 gets past its access checks: a :class:`Rule`, or a mapping of HTTP method to rule when
 GET and POST differ. ``test_access_matrix.py`` sends every route, as every kind of person
-(``PRINCIPALS``), to a cycle in every workflow state, and fails on any request whose
-outcome the rule does not predict: above all, on any allowed request the rule denies.
+(``PRINCIPALS``), to each thing of the world in every workflow state it has (a cycle in
+each cycle state, an instrument version draft, published and retired, an overlay active
+and withdrawn), and fails on any request whose outcome the rule does not predict: above
+all, on any allowed request the rule denies. The JSON API's routes (``/api/v1``) are
+called with the person's own bearer token, never a session cookie; anonymous people and
+partners hold no token.
 
 A new route is one line here, built from the rules below, e.g.::
 
@@ -13,17 +17,31 @@ A new route is one line here, built from the rules below, e.g.::
 Outcomes: "denied" is a 4xx answer other than 400 and 422 (401, 403, 404, or 409 and 410
 for what the workflow state forbids), or the redirect to the sign-in page; "refused" is a
 400 or 422 answer, or a redirect with a warning, for a request that got past the access
-checks but whose form or state a service refused (nothing changed); "allowed" is any
-other 2xx or 3xx answer. A rule that denies must never meet "allowed"; a rule that
-allows must never meet "denied".
+checks but whose form or state a service refused; "allowed" is any other 2xx or 3xx
+answer. A rule that denies must never meet "allowed"; a rule that allows must never meet
+"denied".
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
-from surveyapp.models import CycleState, Role
+from surveyapp.models import CycleState, InstrumentStatus, Role
+
+
+class OverlayState(StrEnum):
+    """An overlay is active (new and draft cycles take it) or withdrawn."""
+
+    active = "active"
+    withdrawn = "withdrawn"
+
+
+#: The workflow state of what a route names: a cycle, an instrument version, an overlay;
+#: None for routes that name none of them.
+State = CycleState | InstrumentStatus | OverlayState | None
+
 
 # --- Who is asking -----------------------------------------------------------------------
 
@@ -31,7 +49,11 @@ from surveyapp.models import CycleState, Role
 @dataclass(frozen=True)
 class Principal:
     """A kind of person: a role held on the cycle's unit (or above it) or on another unit,
-    assigned to the cycle or not; a partner holding an invitation link; or nobody."""
+    assigned to the cycle or not; a partner holding an invitation link; or nobody.
+
+    The cycles' unit is also the unit the unit routes (progress, dashboards) and the
+    overlays name.
+    """
 
     key: str
     role: Role | None = None
@@ -43,6 +65,12 @@ class Principal:
     respondent: bool = False
     #: A partner without an account who holds a valid link of the cycle.
     partner: bool = False
+    #: The role is held on a top-level unit (no parent): the instrument library's authors.
+    top_level: bool = False
+    #: Uploaded the world's instrument draft.
+    author: bool = False
+    #: Named as the person responsible for the plan's action (who records its progress).
+    responsible: bool = False
 
     @property
     def signed_in(self) -> bool:
@@ -56,21 +84,23 @@ class Principal:
 PRINCIPALS: tuple[Principal, ...] = (
     Principal("anonymous"),
     Principal("partner link", partner=True),
-    Principal("admin, own unit", Role.admin, "own"),
+    Principal("admin, own unit", Role.admin, "own", top_level=True),
     Principal("admin, other unit", Role.admin, "other"),
-    Principal("coordinator, own unit", Role.coordinator, "own"),
-    Principal("coordinator, other unit", Role.coordinator, "other"),
+    Principal("coordinator, own unit", Role.coordinator, "own", top_level=True, author=True),
+    Principal("coordinator, other unit", Role.coordinator, "other", top_level=True),
     Principal("focal point, own unit, assigned, the respondent", Role.focal_point, "own",
               assigned=True, respondent=True),
     Principal("focal point, own unit, assigned, another respondent", Role.focal_point, "own",
               assigned=True),
-    Principal("focal point, own unit, not assigned", Role.focal_point, "own"),
+    Principal("focal point, own unit, not assigned, responsible for the action",
+              Role.focal_point, "own", responsible=True),
     Principal("focal point, other unit", Role.focal_point, "other"),
-    Principal("validator, own unit, assigned", Role.validator, "own", assigned=True),
+    Principal("validator, own unit, assigned", Role.validator, "own", assigned=True,
+              top_level=True),
     Principal("validator, own unit, not assigned", Role.validator, "own"),
     Principal("validator, other unit", Role.validator, "other"),
-    Principal("viewer, own unit", Role.viewer, "own"),
-    Principal("viewer, other unit", Role.viewer, "other"),
+    Principal("viewer, own unit", Role.viewer, "own", top_level=True),
+    Principal("viewer, other unit", Role.viewer, "other", top_level=True),
 )
 
 
@@ -79,10 +109,10 @@ PRINCIPALS: tuple[Principal, ...] = (
 
 @dataclass(frozen=True)
 class Rule:
-    """A readable condition on who asks and the cycle's state (None for routes of no cycle)."""
+    """A readable condition on who asks and the state of what the route names."""
 
     text: str
-    allows: Callable[[Principal, CycleState | None], bool]
+    allows: Callable[[Principal, State], bool]
 
     def __and__(self, other: Rule) -> Rule:
         return Rule(f"{self.text}, {other.text}",
@@ -94,11 +124,18 @@ class Rule:
 
 
 def state_in(*states: str) -> Rule:
+    """The cycle is in one of ``states``."""
     wanted = frozenset(CycleState(state) for state in states)
     return Rule(f"state in {{{', '.join(states)}}}", lambda _who, state: state in wanted)
 
 
-def _assigned_as(role: Role) -> Callable[[Principal, CycleState | None], bool]:
+def version_in(*states: str) -> Rule:
+    """The instrument version is in one of ``states``."""
+    wanted = frozenset(InstrumentStatus(state) for state in states)
+    return Rule(f"version {' or '.join(states)}", lambda _who, state: state in wanted)
+
+
+def _assigned_as(role: Role) -> Callable[[Principal, State], bool]:
     return lambda who, _state: who.assigned and who.role is role
 
 
@@ -125,11 +162,36 @@ FOCAL_POINTS = Rule("the cycle's focal points (their own response)",
 RESPONDENT = Rule("the focal point who answers the response",
                   lambda who, _state: who.respondent)
 VALIDATORS = Rule("the cycle's validators", _assigned_as(Role.validator))
-#: ``may_follow_review``: the item's thread and decisions.
-REVIEW_FOLLOWERS = VALIDATORS | MANAGERS | RESPONDENT
+#: ``may_read_answers``: the respondent; validators and managers once it is submitted (the
+#: world's response is a draft until its cycle is submitted).
+ANSWER_READERS = RESPONDENT | ((VALIDATORS | MANAGERS) & state_in(
+    "submitted", "in_review", "validated", "closed"))
 #: The addressee of a notice (the world's notices are the respondent's).
 ADDRESSEE = Rule("the person the notice is for", lambda who, _state: who.respondent)
 PARTNER_LINK = Rule("whoever holds a valid partner link", lambda who, _state: who.partner)
+#: ``may_decide_recommendations``: viewers and coordinators of the unit, not admins.
+LEADERSHIP = Rule("viewers and coordinators of the cycle's unit (leadership)",
+                  lambda who, _state: who.holds(Role.viewer, Role.coordinator))
+RESPONSIBLE = Rule("the person responsible for the action",
+                   lambda who, _state: who.responsible)
+#: ``plans.PROGRESS_READERS`` and ``dashboard.DASHBOARD_ROLES`` on the unit the route names.
+UNIT_READERS = Rule("coordinators, viewers and administrators of the unit",
+                    lambda who, _state: who.holds(Role.coordinator, Role.viewer, Role.admin))
+DASHBOARD_HOLDERS = Rule(
+    "coordinators, viewers and administrators of any unit",
+    lambda who, _state: who.role in (Role.coordinator, Role.viewer, Role.admin))
+#: ``LibraryAccess``: reading is for coordinators and admins of any unit; uploading, for
+#: those of a top-level unit; publishing, for admins of a top-level unit, who also change
+#: any draft, while an author changes the drafts they uploaded.
+LIBRARY_READERS = COORDINATORS_ANYWHERE
+LIBRARY_AUTHORS = Rule(
+    "coordinators and administrators of a top-level unit",
+    lambda who, _state: who.role in (Role.coordinator, Role.admin) and who.top_level)
+PUBLISHERS = Rule("administrators of a top-level unit",
+                  lambda who, _state: who.role is Role.admin and who.top_level)
+DRAFT_CHANGERS = PUBLISHERS | Rule(
+    "whoever uploaded the version (the world's draft)",
+    lambda who, state: who.author and state is InstrumentStatus.draft)
 
 #: The world's responses are drafts, then submitted: none is returned, so they change only
 #: while the cycle is open (returned items under review: tests/web/test_review.py).
@@ -138,15 +200,22 @@ REVIEWING = state_in("submitted", "in_review")
 REPORTABLE = state_in("submitted", "in_review", "validated", "closed")
 INVITING = state_in("draft", "open")
 NOT_CLOSED = state_in("draft", "open", "submitted", "in_review", "validated")
+#: ``may_edit_plan``: the plan opens once the results are final.
+FINAL = state_in("validated", "closed")
+PLAN_EDITORS = MANAGERS & FINAL
 
 
 # --- The table ---------------------------------------------------------------------------
 
 ACCESS_RULES: Mapping[str, Rule | Mapping[str, Rule]] = {
     "static": EVERYONE,
+    "i18n.choose": EVERYONE,
     "auth.login": EVERYONE,
     "auth.logout": SIGNED_IN,
     "auth.password": SIGNED_IN,
+    "auth.profile": SIGNED_IN,
+    "account.tokens": SIGNED_IN,
+    "account.revoke": SIGNED_IN,  # each person revokes their own token
     "main.home": SIGNED_IN,
     "notifications.index": SIGNED_IN,
     "notifications.open_notice": ADDRESSEE,
@@ -170,11 +239,15 @@ ACCESS_RULES: Mapping[str, Rule | Mapping[str, Rule]] = {
     "respond.review": FOCAL_POINTS,
     "respond.submit": FOCAL_POINTS,
     "respond.item": FOCAL_POINTS,
+    "respond.offline": FOCAL_POINTS,
+    "respond.workbook": FOCAL_POINTS,
     "respond.invitation_landing": PARTNER_LINK & ANSWERING,
     "respond.invitation_page": PARTNER_LINK & ANSWERING,
     "respond.invitation_autosave": PARTNER_LINK & ANSWERING,
     "respond.invitation_review": PARTNER_LINK & ANSWERING,
     "respond.invitation_submit": PARTNER_LINK & ANSWERING,
+    "respond.invitation_offline": PARTNER_LINK & ANSWERING,
+    "respond.invitation_workbook": PARTNER_LINK & ANSWERING,
     "respond.invitation_thanks": EVERYONE,
     "evidence.index": RESULTS_READERS,
     "evidence.download": RESULTS_READERS,
@@ -188,8 +261,11 @@ ACCESS_RULES: Mapping[str, Rule | Mapping[str, Rule]] = {
     "evidence.version": RESPONDENT & ANSWERING,
     "invitations.manage": {"GET": MANAGERS, "POST": MANAGERS & INVITING},
     "invitations.revoke_link": MANAGERS & NOT_CLOSED,
-    "review.item": REVIEW_FOLLOWERS,
-    "review.returned": REVIEW_FOLLOWERS,
+    "imports.index": MANAGERS,
+    "imports.report": MANAGERS,
+    "imports.confirm": MANAGERS,
+    "review.item": ANSWER_READERS,
+    "review.returned": ANSWER_READERS,
     "review.decision": VALIDATORS & REVIEWING,
     "review.thread": (VALIDATORS | RESPONDENT) & REVIEWING,
     "review.cycle_validation": VALIDATORS | MANAGERS,
@@ -198,6 +274,53 @@ ACCESS_RULES: Mapping[str, Rule | Mapping[str, Rule]] = {
     "results.cycle_results": RESULTS_READERS,
     "results.report_page": RESULTS_READERS,
     "results.download_report": RESULTS_READERS & REPORTABLE,
+    "plans.plan": CYCLE_PEOPLE,
+    "plans.draft": PLAN_EDITORS,
+    "plans.targets": PLAN_EDITORS,
+    "plans.merge": PLAN_EDITORS,
+    "plans.new": PLAN_EDITORS,
+    "plans.edit": PLAN_EDITORS,
+    "plans.delete": PLAN_EDITORS,
+    "plans.progress": {"GET": CYCLE_PEOPLE, "POST": (MANAGERS | RESPONSIBLE) & FINAL},
+    "plans.recommendations": {"GET": RESULTS_READERS, "POST": PLAN_EDITORS},
+    "plans.decision": LEADERSHIP & FINAL,
+    "plans.unit_progress": UNIT_READERS,
+    "plans.progress_download": UNIT_READERS,
+    "plans.close": MANAGERS,
+    "dashboards.index": DASHBOARD_HOLDERS,
+    "dashboards.unit": UNIT_READERS,
+    "instruments.index": LIBRARY_READERS,
+    "instruments.upload": LIBRARY_AUTHORS,
+    "instruments.version": LIBRARY_READERS,
+    "instruments.download": LIBRARY_READERS,
+    "instruments.compare_versions": LIBRARY_READERS,
+    "instruments.replace": DRAFT_CHANGERS,
+    "instruments.delete": DRAFT_CHANGERS,
+    "instruments.publish": PUBLISHERS,
+    "instruments.retire": PUBLISHERS,
+    "instruments.add_overlay": MANAGERS,  # for a unit they manage: the cycles' unit
+    "instruments.overlay": MANAGERS,
+    "instruments.download_overlay": MANAGERS,
+    "instruments.withdraw": MANAGERS,
+    "instruments.preview_start": LIBRARY_READERS,
+    "instruments.preview_page": LIBRARY_READERS,
+    "instruments.preview_autosave": LIBRARY_READERS,
+    "instruments.preview_review": LIBRARY_READERS,
+    "instruments.preview_score": LIBRARY_READERS,
+    "instruments.preview_submit": LIBRARY_READERS,
+    "instruments.preview_discard": LIBRARY_READERS,
+    # The JSON API (docs/api.md, "Operations and who may call them"), with bearer tokens.
+    "api.openapi": EVERYONE,
+    "api.me": SIGNED_IN,
+    "api.list_cycles": SIGNED_IN,
+    "api.get_cycle": CYCLE_PEOPLE,
+    "api.get_results": RESULTS_READERS & REPORTABLE,
+    "api.report_pdf": RESULTS_READERS & REPORTABLE,
+    "api.report_xlsx": RESULTS_READERS & REPORTABLE,
+    "api.list_responses": CYCLE_PEOPLE,
+    "api.get_response": ANSWER_READERS,
+    "api.save": RESPONDENT & ANSWERING,
+    "api.submit": RESPONDENT & ANSWERING,
 }
 
 

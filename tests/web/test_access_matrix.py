@@ -3,12 +3,14 @@
 The routes come from ``app.url_map``, so a new route is covered as soon as it exists; its
 rule must be declared in ``tests/web/access_rules.py`` (``ACCESS_RULES``) or the first test
 fails, naming it. Each route is sent with real ids from the world (``access_world.py``):
-routes of one cycle once per cycle state, the others once. A signed-in person is signed
-in afresh before each request (a route may sign them out). POSTs carry an empty form (so
-that an allowed request changes nothing later requests depend on), except the evidence
-routes, whose form names the answer to change: their last access check needs it
-(``REQUEST_DATA``). The input checks behind the access checks are tested route by route
-in the feature tests.
+routes that name a cycle (or its things) once per cycle state, an instrument version once
+per version state, an overlay active and withdrawn, the others once. Each request meets the
+world exactly as built: it runs in a transaction rolled back after it, and a signed-in
+person comes with a fresh sign-in and nothing else in their session. The JSON API is
+called with the person's bearer token and no session. POSTs carry an empty form, except
+where a route's access check reads a field of it (the evidence routes name the answer to
+change; an overlay names its unit): ``REQUEST_DATA``. The input checks behind the access
+checks are tested route by route in the feature tests.
 
 Issue 11: "every route x every role (...) x own unit / other unit x workflow state; the
 expected outcome declared in one table; zero unexpected allows".
@@ -16,26 +18,23 @@ expected outcome declared in one table; zero unexpected allows".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.routing import Rule as UrlRule
 from werkzeug.test import TestResponse
 
-from surveyapp.models import CycleState, Unit, User
-from tests.web.access_rules import ACCESS_RULES, PRINCIPALS, Principal, Rule, rule_for
+from tests.web.access_rules import ACCESS_RULES, PRINCIPALS, Rule, rule_for
 from tests.web.access_world import (
-    ARGUMENT_VALUES,
-    CYCLE_ARGUMENTS,
-    REQUEST_DATA,
+    AccessSite,
     AccessWorld,
-    Target,
-    build_access_world,
-    sign_in,
+    Call,
+    access_site,  # noqa: F401 - the module's world (a pytest fixture)
+    call_for,
+    route_targets,
 )
 
 #: Methods that every route answers on its own (Flask adds them); not access decisions.
@@ -67,7 +66,8 @@ def undeclared(app: Flask) -> list[str]:
     return missing
 
 
-def test_every_route_has_a_declared_rule(app: Flask) -> None:
+def test_every_route_has_a_declared_rule(access_site: AccessSite) -> None:  # noqa: F811
+    app = access_site.app
     missing = undeclared(app)
     assert not missing, "\n".join(missing)
     endpoints = {url_rule.endpoint for url_rule in app.url_map.iter_rules()}
@@ -77,37 +77,20 @@ def test_every_route_has_a_declared_rule(app: Flask) -> None:
 
 @dataclass(frozen=True)
 class Request:
-    endpoint: str
-    method: str
-    path: str
+    call: Call
     rule: Rule
-    who: Principal
-    state: CycleState | None
-    data: dict[str, object]
 
 
 def requests_for(app: Flask, world: AccessWorld) -> Iterator[Request]:
     """Every declared route and method, for every principal, in every state it depends on."""
     for url_rule in sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint):
-        unfilled = set(url_rule.arguments) - set(ARGUMENT_VALUES)
-        assert not unfilled, (
-            f"{url_rule.endpoint}: add a value for {sorted(unfilled)} to ARGUMENT_VALUES in "
-            "tests/web/access_world.py (and to the world if it names a new thing)")
-        targets: tuple[Target | None, ...] = (
-            world.targets if set(url_rule.arguments) & CYCLE_ARGUMENTS else (None,))
+        targets = route_targets(url_rule, world)
         for method in route_methods(url_rule):
             rule = rule_for(url_rule.endpoint, method)
             assert rule is not None, undeclared(app)
             for target in targets:
                 for who in PRINCIPALS:
-                    values = {name: ARGUMENT_VALUES[name](target, who, world)  # type: ignore[arg-type]
-                              for name in url_rule.arguments}
-                    built = url_rule.build(values, append_unknown=False)
-                    assert built is not None, url_rule.endpoint
-                    data = (REQUEST_DATA[url_rule.endpoint](target)
-                            if target and url_rule.endpoint in REQUEST_DATA else {})
-                    yield Request(url_rule.endpoint, method, built[1], rule, who,
-                                  target.state if target else None, data)
+                    yield Request(call_for(url_rule, method, who, target, world), rule)
 
 
 def outcome(client: FlaskClient, response: TestResponse) -> str:
@@ -131,35 +114,28 @@ def outcome(client: FlaskClient, response: TestResponse) -> str:
     return "allowed"
 
 
-@pytest.mark.app_config(RATELIMIT_ENABLED=False)  # thousands of requests from one address
-def test_access_matrix(app: Flask, make_unit: Callable[..., Unit],
-                       make_user: Callable[..., User]) -> None:
-    world = build_access_world(app, make_unit, make_user)
-    clients = {who.key: app.test_client() for who in PRINCIPALS}
+def test_access_matrix(access_site: AccessSite) -> None:  # noqa: F811
     surprises: list[str] = []
     counts = {"requests": 0, "allowed": 0, "refused": 0, "denied": 0, "error": 0}
-    for request in requests_for(app, world):
-        client = clients[request.who.key]
-        if request.who.signed_in:
-            sign_in(app, client, world.accounts[request.who.key])
-        if request.method == "GET":
-            response = client.get(request.path, query_string=request.data)
-        else:
-            response = client.open(request.path, method=request.method, data=request.data)
-        response.close()  # streamed answers (CSV exports) end with their request
+    for request in requests_for(access_site.app, access_site.world):
+        call = request.call
+        with access_site.database.rolled_back():
+            client = access_site.nobody() if call.api else access_site.client_for(call.who)
+            response = access_site.send(client, call)
+            response.close()  # streamed answers (CSV exports) end with their request
+            got = outcome(client, response)
         counts["requests"] += 1
-        expected = request.rule.allows(request.who, request.state)
-        got = outcome(client, response)
+        expected = request.rule.allows(call.who, call.state)
         counts[got] += 1
-        state = f" in a {request.state.value} cycle" if request.state else ""
+        state = f" ({call.state.value} {type(call.target).__name__})" if call.target else ""
         if got == "error":
-            surprises.append(f"ERROR {response.status_code}: {request.method} {request.path} "
-                             f"as {request.who.key}{state}")
+            surprises.append(f"ERROR {response.status_code}: {call.method} {call.path} "
+                             f"as {call.who.key}{state}")
         elif (got == "allowed" and not expected) or (got == "denied" and expected):
             verdict = "UNEXPECTED ALLOW" if got == "allowed" else "unexpected deny"
             surprises.append(
-                f"{verdict}: {request.method} {request.path} ({request.endpoint}) as "
-                f"{request.who.key}{state} got {response.status_code} "
+                f"{verdict}: {call.method} {call.path} ({call.endpoint}) as "
+                f"{call.who.key}{state} got {response.status_code} "
                 f"{response.headers.get('Location', '')}; the rule says "
                 f"{'allowed' if expected else 'denied'}: {request.rule.text}")
     print(f"access matrix: {counts}")  # the figure docs/reliability.md reports

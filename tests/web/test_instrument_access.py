@@ -7,7 +7,9 @@ Rules (docs/instruments-web.md "Who may do what"):
       top-level unit publish and retire; a draft is replaced or deleted by its uploader or
       an administrator
 - IA2 overlays belong to a unit: its coordinators and administrators (directly or through
-      an ancestor) add and withdraw them
+      an ancestor) add and withdraw them, and preview a version as an overlay adapts it
+      (``?overlay=``): others who read the library get a 404, as for an overlay of
+      another version
 - IA3 a published version cannot be changed by any route: replace, delete, publish again
       and a new upload of the same key and version are refused and leave its text, sha256
       and status as they were; retiring changes its status only; the database refuses a
@@ -61,6 +63,11 @@ def versions(app: Flask) -> list[tuple[str, str, str, InstrumentStatus]]:
     with app.app_context():
         return [(v.version, v.sha256, v.text, v.status) for v in db.session.scalars(
             select(InstrumentVersion).order_by(InstrumentVersion.id))]
+
+
+def version_ids(app: Flask) -> list[int]:
+    with app.app_context():
+        return list(db.session.scalars(select(InstrumentVersion.id)))
 
 
 def first_id(app: Flask) -> int:
@@ -156,6 +163,39 @@ def test_overlays_belong_to_their_unit(
     insider = client_of(app, login, people.cluster_coordinator)
     assert insider.get(f"/instruments/overlays/{overlay_id}").status_code == 200
     assert insider.post(f"/instruments/overlays/{overlay_id}/withdraw").status_code == 302
+
+
+def test_a_preview_through_an_overlay_is_for_its_units_managers(
+    app: Flask, login: Callable[..., Any], people: People
+) -> None:
+    """IA2: the previews' ``?overlay=`` is checked as the overlay's own pages are (the
+    access matrix sends the previews without it)."""
+    admin = client_of(app, login, people.admin)
+    upload(admin, V1)
+    v1 = first_id(app)
+    admin.post(f"/instruments/{v1}/publish", data={"release_notes": "Go."})
+    upload(admin, V2)
+    v2 = max(version_ids(app))
+    admin.post(f"/instruments/{v2}/publish", data={"release_notes": "Renamed q21."})
+    insider = client_of(app, login, people.cluster_coordinator)
+    assert insider.post(f"/instruments/{v1}/overlays", data={
+        "unit": people.cluster.id, "file": (_bytes(OVERLAY), "local.yaml")},
+        content_type="multipart/form-data").status_code == 302
+    with app.app_context():
+        overlay_id = db.session.scalars(select(InstrumentOverlay.id)).one()
+    preview = f"/instruments/{{version}}/preview/partner/en/{{page}}?overlay={overlay_id}"
+    pages = ("", "page/1", "review", "score")
+    managers = (insider, client_of(app, login, people.coordinator), admin)
+    for page in pages:
+        for manager in managers:
+            assert manager.get(preview.format(version=v1, page=page)).status_code in (200, 302)
+            assert manager.get(preview.format(version=v2, page=page)).status_code == 404
+        outsider = client_of(app, login, people.other_coordinator)
+        assert outsider.get(preview.format(version=v1, page=page)).status_code == 404
+        assert outsider.get(f"/instruments/{v1}/preview/partner/en/{page}").status_code in (
+            200, 302)
+    assert outsider.post(preview.format(version=v1, page="discard")).status_code == 404
+    assert insider.post(preview.format(version=v1, page="discard")).status_code == 302
 
 
 def test_a_published_version_cannot_be_changed_by_any_route(

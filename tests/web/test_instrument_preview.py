@@ -107,6 +107,21 @@ def test_a_preview_page_is_the_respondents_page(
     assert "Auto-évaluation" in french and 'lang="fr"' in french
 
 
+def test_a_preview_offers_no_offline_workbook(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], admin: User
+) -> None:
+    """PV1: test answers have no workbook to download or upload, so the preview's page and
+    review, unlike the respondent's, offer none (and do not fail looking for its address)."""
+    login(admin)
+    with app.app_context():
+        version_id = version_for(MINI).id
+        db.session.commit()
+    for page in ("page/1", "review"):
+        shown = client.get(f"/instruments/{version_id}/preview/self/en/{page}")
+        assert shown.status_code == 200, page
+        assert "Work offline" not in shown.get_data(as_text=True)
+
+
 def test_test_answers_are_checked_and_kept_apart(
     app: Flask, client: FlaskClient, draft: int
 ) -> None:

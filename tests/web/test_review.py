@@ -677,6 +677,28 @@ def test_routes_refuse_the_wrong_state(
     assert message in answer.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("route", ["item", "returned"])
+def test_a_draft_is_its_respondents_alone(
+    app: Flask, clients: Callable[[str], FlaskClient], people: People, route: str,
+) -> None:
+    """REV06: before submission the review pages of a response are 404 for its validators
+    and coordinators, typing the address included, as the API's responses are
+    (``may_read_answers``); its respondent still opens them. Found by the access matrix."""
+    cycle_id, response_id = make_cycle(app, people, state=CycleState.open)
+    with app.app_context():
+        db.session.get_one(Response, response_id).state = ResponseState.draft
+        db.session.commit()
+    _method, path = ROUTES[route]
+    url = path.format(cycle=cycle_id, response=response_id)
+    for who in ("coordinator", "validator", "second_validator"):
+        assert clients(who).get(url).status_code == 404, who
+    assert clients("focal_point").get(url).status_code == 200
+    with app.app_context():
+        db.session.get_one(Response, response_id).state = ResponseState.submitted
+        db.session.commit()
+    assert clients("coordinator").get(url).status_code == 200
+
+
 @pytest.mark.app_config(WTF_CSRF_ENABLED=True)
 def test_decision_needs_the_csrf_token(
     clients: Callable[[str], FlaskClient], cycle_ids: tuple[int, int],

@@ -30,6 +30,7 @@ UPDATE = (
 ARABIC_SOURCES = (
     "templates/base.html", "templates/auth/login.html", "templates/respond/",
     "templates/evidence/", "templates/invitations/problem.html", "templates/errors/",
+    "templates/plans/_earlier_actions.html",
     "templates/_macros/", "surveyapp/i18n.py", "surveyapp/auth/", "surveyapp/extensions.py",
     "surveyapp/errors.py", "surveyapp/respond/", "surveyapp/evidence/",
     "surveyapp/services/answers.py", "surveyapp/services/questionnaire.py",

@@ -197,4 +197,5 @@ def test_the_tokens_pages_read_in_french_and_the_api_stays_english(
     assert "Copiez le jeton maintenant : il n'est affiché qu'une fois." in created
     call = client.get("/api/v1/me", headers={"Authorization": "Bearer sa_wrong",
                                              "Accept-Language": "fr"})
-    assert call.status_code == 401 and call.get_json()["detail"].startswith("This is not an API token")
+    assert call.status_code == 401
+    assert call.get_json()["detail"].startswith("This is not an API token")

@@ -79,8 +79,11 @@ def wanted_language() -> str:
 
 
 def select_language() -> str:
-    """Flask-Babel's locale selector; English outside requests (CLI, e-mails in jobs)."""
-    if not has_request_context():
+    """Flask-Babel's locale selector; English outside requests (CLI, e-mails in jobs) and in
+    the JSON API, whose problem details stay English like the command line's output."""
+    from surveyapp.api.problems import is_api_request  # the API's modules import this one
+
+    if not has_request_context() or is_api_request():
         return "en"
     language = wanted_language()
     return language if covers(language, request.endpoint) else "en"

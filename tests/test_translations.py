@@ -38,6 +38,7 @@ ARABIC_SOURCES = (
     "surveyapp/services/evidence.py", "surveyapp/services/invitations.py",
     "surveyapp/services/offline_answers.py", "surveyapp/services/answer_workbook.py",
     "surveyapp/file_types.py", "surveyapp/storage.py", "surveyapp/models/",
+    "surveyapp/rate_limits.py",
 )
 PLACEHOLDER = re.compile(r"%\((\w+)\)s|\{(\w+)\}")
 

@@ -2,7 +2,8 @@
 
 Page text goes through Flask-Babel (catalogues in ``surveyapp/translations``, workflow in
 docs/i18n.md). English and French cover every page; Arabic covers the pages a respondent
-sees (sign-in, questionnaires, invitation links, evidence), and is written right to left.
+sees (sign-in, questionnaires with their offline workbook, invitation links, evidence), and
+is written right to left. The JSON API answers in English, like the command line.
 A page that Arabic does not cover is shown in English rather than half translated.
 
 The language of a request is, first found: the one chosen with the switcher in the

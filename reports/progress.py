@@ -173,7 +173,7 @@ def build_progress_document(data: ProgressData) -> Document:
         status_note=t(f"progress.status.{status}.note", who=data.closed_by),
         cover=((t("cover.unit"), data.unit), (t("progress.quarter"), data.quarter),
                (t("cover.date"), t.date(data.generated))),
-        digest="", digest_label="", contents_title=t("contents"),
+        digest="", digest_label="", overlay_digest=None, contents_title=t("contents"),
         footer=f"{data.unit} · {title}",
         contents=tuple(section.heading for section in sections), sections=sections)
 

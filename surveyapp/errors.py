@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -75,9 +76,11 @@ def size_limit_text() -> tuple[str, str]:
 
 def retry_text(seconds: int) -> str:
     minutes, rest = divmod(seconds, 60)
-    wait = f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes and not rest else (
-        f"{seconds} second{'s' if seconds != 1 else ''}")
-    return f"Nothing of it was done. Try again in {wait}."
+    if minutes and not rest:
+        return ngettext("Nothing of it was done. Try again in %(num)s minute.",
+                        "Nothing of it was done. Try again in %(num)s minutes.", minutes)
+    return ngettext("Nothing of it was done. Try again in %(num)s second.",
+                    "Nothing of it was done. Try again in %(num)s seconds.", seconds)
 
 
 def explain(error: HTTPException) -> tuple[str, str]:

@@ -281,10 +281,10 @@ def _refuse_huge_image(kind: FileKind, head: bytes) -> None:
     width, height = dimensions
     if width * height > IMAGE_MAX_PIXELS:
         raise UploadRefused(
-            f"The image declares {width} x {height} pixels, more than the "
-            f"{IMAGE_MAX_PIXELS // 1_000_000} megapixels allowed; opening it could exhaust a "
-            "computer's memory, so it is refused as a possible decompression bomb. Save a "
-            "smaller copy and upload that."
+            _("The image declares %(width)s x %(height)s pixels, more than the %(megapixels)s "
+              "megapixels allowed; opening it could exhaust a computer's memory, so it is "
+              "refused as a possible decompression bomb. Save a smaller copy and upload that.",
+              width=width, height=height, megapixels=IMAGE_MAX_PIXELS // 1_000_000)
         )
 
 
@@ -416,6 +416,6 @@ def refuse_archive_bombs(stream: BinaryIO) -> None:
             _refuse_bombs(archive.infolist())
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError) as error:
         raise UploadRefused(
-            f"The file looks like a ZIP archive or an Office workbook but cannot be read "
-            f"({error}). Export it again and upload the new copy."
+            _("The file looks like a ZIP archive or an Office workbook but cannot be read "
+              "(%(error)s). Export it again and upload the new copy.", error=error)
         ) from error

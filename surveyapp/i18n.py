@@ -2,7 +2,8 @@
 
 Page text goes through Flask-Babel (catalogues in ``surveyapp/translations``, workflow in
 docs/i18n.md). English and French cover every page; Arabic covers the pages a respondent
-sees (sign-in, questionnaires, invitation links, evidence), and is written right to left.
+sees (sign-in, questionnaires with their offline workbook, invitation links, evidence), and
+is written right to left. The JSON API answers in English, like the command line.
 A page that Arabic does not cover is shown in English rather than half translated.
 
 The language of a request is, first found: the one chosen with the switcher in the
@@ -79,8 +80,11 @@ def wanted_language() -> str:
 
 
 def select_language() -> str:
-    """Flask-Babel's locale selector; English outside requests (CLI, e-mails in jobs)."""
-    if not has_request_context():
+    """Flask-Babel's locale selector; English outside requests (CLI, e-mails in jobs) and in
+    the JSON API, whose problem details stay English like the command line's output."""
+    from surveyapp.api.problems import is_api_request  # the API's modules import this one
+
+    if not has_request_context() or is_api_request():
         return "en"
     language = wanted_language()
     return language if covers(language, request.endpoint) else "en"

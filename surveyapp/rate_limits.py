@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
+from flask_babel import ngettext
 from flask_limiter import RateLimitExceeded
 from limits import parse
 from werkzeug.wrappers import Response
@@ -100,9 +101,10 @@ def clear_failed_sign_ins(email: str) -> None:
 def lockout_message(seconds: int) -> str:
     """The same words whether or not an account has this address."""
     minutes = max(1, math.ceil(seconds / 60))
-    return (f"Too many failed sign-ins with this email address. Wait {minutes} minute"
-            f"{'s' if minutes != 1 else ''} and try again, or ask an administrator to reset "
-            "your password.")
+    return ngettext("Too many failed sign-ins with this email address. Wait %(num)s minute and "
+                    "try again, or ask an administrator to reset your password.",
+                    "Too many failed sign-ins with this email address. Wait %(num)s minutes and "
+                    "try again, or ask an administrator to reset your password.", minutes)
 
 
 # --- Past a limit -------------------------------------------------------------------------

@@ -26,15 +26,19 @@ UPDATE = (
     "msgstr entries of {po}, remove any `#, fuzzy` flag, then run `make translations` again."
 )
 #: The sources of the pages Arabic covers (surveyapp.i18n.PARTIAL_COVERAGE): sign-in,
-#: questionnaires, invitation links, evidence, and what every page shares.
+#: questionnaires (with their offline workbook and the earlier actions shown beside the
+#: questions), invitation links, evidence, and what every page shares.
 ARABIC_SOURCES = (
     "templates/base.html", "templates/auth/login.html", "templates/respond/",
     "templates/evidence/", "templates/invitations/problem.html", "templates/errors/",
+    "templates/plans/_earlier_actions.html",
     "templates/_macros/", "surveyapp/i18n.py", "surveyapp/auth/", "surveyapp/extensions.py",
     "surveyapp/errors.py", "surveyapp/respond/", "surveyapp/evidence/",
     "surveyapp/services/answers.py", "surveyapp/services/questionnaire.py",
     "surveyapp/services/evidence.py", "surveyapp/services/invitations.py",
+    "surveyapp/services/offline_answers.py", "surveyapp/services/answer_workbook.py",
     "surveyapp/file_types.py", "surveyapp/storage.py", "surveyapp/models/",
+    "surveyapp/rate_limits.py",
 )
 PLACEHOLDER = re.compile(r"%\((\w+)\)s|\{(\w+)\}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -36,7 +37,7 @@ def tokens() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     if request.method == "GET":
         return _tokens_page(form)
     if not form.validate():
-        return _tokens_page(form, error="Correct the fields marked below.", status=422)
+        return _tokens_page(form, error=_("Correct the fields marked below."), status=422)
     try:
         token, secret = create_token(signed_in_user(), form.name.data or "",
                                      form.expires_on.data, today=date.today())
@@ -61,6 +62,6 @@ def revoke(token_id: int) -> WerkzeugResponse:
         flash(str(refused), "error")
     else:
         db.session.commit()
-        flash(f"“{token.name}” is revoked: programs using it are refused from now on.",
-              "success")
+        flash(_("“%(name)s” is revoked: programs using it are refused from now on.",
+                name=token.name), "success")
     return redirect(url_for("account.tokens"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -16,6 +17,7 @@ from reports.i18n import Translator
 from reports.progress import STANDING_COLOURS, STANDINGS
 from surveyapp.auth.sessions import signed_in_user
 from surveyapp.extensions import db
+from surveyapp.results.views import report_language
 from surveyapp.services.access import AccessDenied, require
 from surveyapp.services.dashboard import DASHBOARD_ROLES, build_dashboard, dashboard_units
 from surveyapp.services.units import find_unit_by_code, roles_for
@@ -28,8 +30,8 @@ bp = Blueprint("dashboards", __name__, url_prefix="/dashboard")
 @login_required
 def index() -> str | WerkzeugResponse:
     units = dashboard_units(signed_in_user())
-    require(bool(units), "Dashboards are for coordinators, viewers and administrators of "
-            "units.")
+    require(bool(units), _l("Dashboards are for coordinators, viewers and administrators of "
+                            "units."))
     if len(units) == 1:
         return redirect(url_for("dashboards.unit", code=units[0].code))
     return render_template("dashboards/index.html", units=units)
@@ -42,11 +44,12 @@ def unit(code: str) -> str:
     found = find_unit_by_code(code)
     roles = roles_for(user, found) if found is not None else frozenset()
     if found is None or not roles:
-        raise AccessDenied("There is no such unit.", 404)
+        raise AccessDenied(_l("There is no such unit."), 404)
     require(bool(roles & DASHBOARD_ROLES),
-            "Dashboards are for the unit's coordinators, viewers and administrators.")
-    dashboard = build_dashboard(found, dt.date.today())
-    t = Translator("en")
+            _l("Dashboards are for the unit's coordinators, viewers and administrators."))
+    language = report_language()
+    dashboard = build_dashboard(found, dt.date.today(), language)
+    t = Translator(language)
     page = render_template("dashboards/unit.html", dashboard=dashboard, standings=[
         (name, colour, t(f"progress.standing.{name}"))
         for name, colour in zip(STANDINGS, STANDING_COLOURS, strict=True)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectField
@@ -9,12 +10,12 @@ from wtforms.validators import InputRequired
 
 
 class ImportForm(FlaskForm):
-    questionnaire = SelectField("Questionnaire the form asks", validators=[
-        InputRequired(message="Choose the questionnaire the submissions answer.")])
+    questionnaire = SelectField(_l("Questionnaire the form asks"), validators=[
+        InputRequired(message=_l("Choose the questionnaire the submissions answer."))])
     export = FileField(
-        "Export of the submissions",
-        description="KoboToolbox: the .xlsx or .csv export (XML values or labels). ODK "
-                    "Central: the .csv or the submissions .zip.")
+        _l("Export of the submissions"),
+        description=_l("KoboToolbox: the .xlsx or .csv export (XML values or labels). ODK "
+                       "Central: the .csv or the submissions .zip."))
 
 
 class ConfirmForm(FlaskForm):

@@ -8,6 +8,9 @@ only while the cycle is open for answers; ``services.submission_import`` holds t
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import login_required
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -39,13 +42,13 @@ bp = Blueprint("imports", __name__)
 def _managed_cycle(cycle_id: int) -> tuple[Cycle, User]:
     user = signed_in_user()
     cycle, access = load_cycle_for(user, cycle_id)
-    require(access.may_manage, "Only the cycle's coordinators import submissions.")
+    require(access.may_manage, _l("Only the cycle's coordinators import submissions."))
     return cycle, user
 
 
 def _form(cycle: Cycle) -> ImportForm:
     form = ImportForm()
-    form.questionnaire.choices = [SelectChoice(q.id, localized(q.title, "en"))
+    form.questionnaire.choices = [SelectChoice(q.id, localized(q.title))
                                   for q in importable_questionnaires(cycle)]
     return form
 
@@ -57,7 +60,7 @@ def _index(cycle: Cycle, form: ImportForm, *, error: str | None = None, status: 
         "imports/index.html", cycle=cycle, form=form, error=error, rows=rows,
         may_import=cycle.state in ANSWERING_STATES and bool(form.questionnaire.choices),
         limit=current_app.config["IMPORT_MAX_BYTES"],
-        titles={q.id: localized(q.title, "en") for q in importable_questionnaires(cycle)},
+        titles={q.id: localized(q.title) for q in importable_questionnaires(cycle)},
     ), status
 
 
@@ -72,7 +75,7 @@ def index(cycle_id: int) -> tuple[str, int] | WerkzeugResponse:
         return _index(cycle, form, status=422)
     upload = form.export.data
     if upload is None or not getattr(upload, "filename", None):
-        return _index(cycle, form, error="Choose the export file to import.", status=422)
+        return _index(cycle, form, error=_("Choose the export file to import."), status=422)
     limit = int(current_app.config["IMPORT_MAX_BYTES"])
     try:
         batch = preview(cycle, form.questionnaire.data, upload.stream.read(limit + 1),
@@ -87,7 +90,7 @@ def index(cycle_id: int) -> tuple[str, int] | WerkzeugResponse:
 def _batch(cycle: Cycle, import_id: int) -> SubmissionImport:
     batch = db.session.get(SubmissionImport, import_id)
     if batch is None or batch.cycle_id != cycle.id:
-        abort(404, description="This cycle has no such import.")
+        abort(404, description=_("This cycle has no such import."))
     return batch
 
 
@@ -96,7 +99,7 @@ def _batch(cycle: Cycle, import_id: int) -> SubmissionImport:
 def report(cycle_id: int, import_id: int) -> str:
     cycle, _user = _managed_cycle(cycle_id)
     batch = _batch(cycle, import_id)
-    titles = {q.id: localized(q.title, "en") for q in importable_questionnaires(cycle)}
+    titles = {q.id: localized(q.title) for q in importable_questionnaires(cycle)}
     types = dict(organisation_types(cycle, batch.questionnaire)) if batch.questionnaire in \
         titles else {}
     return render_template(
@@ -121,17 +124,18 @@ def confirm(cycle_id: int, import_id: int) -> WerkzeugResponse:
         batch = _batch(cycle, import_id)
         batch.report = refused.report.to_json()
         db.session.commit()
-        flash(f"{refused}: the file changed meaning since the preview (the cycle's answers "
-              "changed meanwhile). Read the report below.", "warning")
+        flash(_("%(refused)s: the file changed meaning since the preview (the cycle's answers "
+                "changed meanwhile). Read the report below.", refused=refused), "warning")
     except (IntegrityError, StaleDataError):
         db.session.rollback()
-        flash("Some of these submissions were imported at the same moment by someone else: "
-              "nothing was imported. Upload the file again to see what is left.", "warning")
+        flash(_("Some of these submissions were imported at the same moment by someone else: "
+                "nothing was imported. Upload the file again to see what is left."), "warning")
     except ServiceError as refused:
         db.session.rollback()
         flash(str(refused), "warning")
     else:
         count = len(done.taken)
-        flash(f"{count} submission{'s' if count != 1 else ''} imported as submitted partner "
-              "responses.", "success")
+        flash(ngettext("%(num)s submission imported as a submitted partner response.",
+                       "%(num)s submissions imported as submitted partner responses.", count),
+              "success")
     return redirect(url_for("imports.report", cycle_id=cycle_id, import_id=import_id))

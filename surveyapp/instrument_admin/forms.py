@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectField, TextAreaField
@@ -14,17 +15,18 @@ class InstrumentFileForm(FlaskForm):
     """A new instrument or version, or a draft's new text: YAML or the Excel workbook."""
 
     file = FileField(
-        "Instrument file",
-        description="A .yaml instrument file, or an .xlsx workbook in the layout that "
-        "`surveyapp instruments to-excel` writes. Nothing is stored until it is valid.",
+        _l("Instrument file"),
+        description=_l("A .yaml instrument file, or an .xlsx workbook in the layout that "
+                       "`surveyapp instruments to-excel` writes. Nothing is stored until it is "
+                       "valid."),
     )
 
 
 class PublishForm(FlaskForm):
     release_notes = TextAreaField(
-        "Release notes",
+        _l("Release notes"),
         validators=[Length(max=RELEASE_NOTES_MAX)],
-        description="What changed and why, for the coordinators who open cycles on it.",
+        description=_l("What changed and why, for the coordinators who open cycles on it."),
     )
 
 
@@ -33,11 +35,11 @@ class ConfirmForm(FlaskForm):
 
 
 class OverlayForm(FlaskForm):
-    unit = SelectField("Unit", coerce=int, validators=[InputRequired()],
-                       description="The overlay applies to its cycles and to those of the "
-                       "units below it.")
+    unit = SelectField(_l("Unit"), coerce=int, validators=[InputRequired()],
+                       description=_l("The overlay applies to its cycles and to those of the "
+                                      "units below it."))
     file = FileField(
-        "Overlay file",
-        description="A .yaml overlay that hides optional items or adds local ones "
-        "(instruments/README.md, section 19).",
+        _l("Overlay file"),
+        description=_l("A .yaml overlay that hides optional items or adds local ones "
+                       "(instruments/README.md, section 19)."),
     )

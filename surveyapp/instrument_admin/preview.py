@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -82,16 +84,18 @@ class PreviewRespondent(Respondent):
 
     @property
     def cycle(self) -> PreviewHeading:  # type: ignore[override]
-        adapted = f", adapted for {self.overlay.unit.code}" if self.overlay else ""
+        name = f"{self.version.key} {self.version.version}"
+        status = self.version.status.label.lower()
         return PreviewHeading(
-            f"Preview of {self.version.key} {self.version.version} "
-            f"({self.version.status.value}{adapted})",
-            Named("test answers are never stored in any cycle"))
+            _("Preview of %(name)s (%(status)s, adapted for %(unit)s)", name=name, status=status,
+              unit=self.overlay.unit.code) if self.overlay else
+            _("Preview of %(name)s (%(status)s)", name=name, status=status),
+            Named(_("test answers are never stored in any cycle")))
 
     @property
     def language(self) -> str:
-        """The language being previewed (in the address), whatever the page's own language."""
-        return self.response.language
+        """The language previewed (the address says it), whatever the page's own."""
+        return self.response.language or "en"
 
     @property
     def storage_key(self) -> str:
@@ -131,13 +135,15 @@ def preview_respondent(version_id: int, questionnaire: str, language: str
     overlay = db.session.get(InstrumentOverlay, overlay_id) if overlay_id else None
     require(overlay_id is None or (
         overlay is not None and overlay.instrument_version_id == version.id
-        and may_manage_overlays(user, overlay.unit)), "There is no such overlay.", status=404)
+        and may_manage_overlays(user, overlay.unit)), _l("There is no such overlay."),
+        status=404)
     loaded = adapted_instrument(version, overlay)
     instrument = loaded.instrument
     require(language in instrument.languages,
-            f"This instrument is written in {', '.join(instrument.languages)}.", status=404)
+            _l("This instrument is written in %(languages)s.",
+               languages=", ".join(instrument.languages)), status=404)
     require(any(q.id == questionnaire for q in instrument.questionnaires),
-            "This instrument has no such questionnaire.", status=404)
+            _l("This instrument has no such questionnaire."), status=404)
     return PreviewRespondent(
         response=Response(questionnaire=questionnaire, language=language,
                           state=ResponseState.draft),
@@ -212,6 +218,6 @@ def preview_discard(version_id: int, questionnaire: str, language: str) -> Werkz
     require_sent(ConfirmForm())
     discard(who.row)
     db.session.commit()
-    flash("The test answers were discarded.", "success")
+    flash(_("The test answers were discarded."), "success")
     return redirect(who.url("page", number=1))
 

@@ -20,6 +20,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
@@ -95,8 +97,8 @@ def _upload(form_file: FileStorage | None) -> tuple[bytes, str]:
 
 def require_sent(form: FlaskForm) -> None:
     """A changing form must come back with its CSRF token and fields, or it does nothing."""
-    require(form.validate(), "The form was not sent as expected: reload the page and try "
-            "again.", status=400)
+    require(form.validate(), _l("The form was not sent as expected: reload the page and try "
+                                "again."), status=400)
 
 
 def _yaml_download(text: str, name: str) -> Response:
@@ -146,8 +148,8 @@ def upload() -> WerkzeugResponse | tuple[str, int]:
         db.session.rollback()
         return _index_page(user, form=form, error=str(refused), status=422)
     db.session.commit()
-    flash(f"{version.key} {version.version} was stored as a draft. Preview it, then publish it.",
-          "success")
+    flash(_("%(key)s %(version)s was stored as a draft. Preview it, then publish it.",
+            key=version.key, version=version.version), "success")
     return redirect(url_for("instruments.version", version_id=version.id))
 
 
@@ -218,7 +220,7 @@ def replace(version_id: int) -> WerkzeugResponse | tuple[str, int]:
         db.session.rollback()
         return _version_page(version_id, error=str(refused), status=422)
     db.session.commit()
-    flash("The draft was replaced; its earlier test answers were discarded.", "success")
+    flash(_("The draft was replaced; its earlier test answers were discarded."), "success")
     return redirect(url_for("instruments.version", version_id=version_id))
 
 
@@ -238,8 +240,9 @@ def publish(version_id: int) -> WerkzeugResponse | tuple[str, int]:
         db.session.rollback()
         return _version_page(version_id, error=str(refused), publish_form=form, status=422)
     db.session.commit()
-    flash(f"{version.key} {version.version} is published: new cycles of {version.key} use it, "
-          "and cycles opened before keep their version.", "success")
+    flash(_("%(key)s %(version)s is published: new cycles of %(key)s use it, and cycles "
+            "opened before keep their version.", key=version.key, version=version.version),
+          "success")
     return redirect(url_for("instruments.version", version_id=version_id))
 
 
@@ -254,8 +257,8 @@ def retire(version_id: int) -> WerkzeugResponse | tuple[str, int]:
         db.session.rollback()
         return _version_page(version_id, error=str(refused), status=422)
     db.session.commit()
-    flash(f"{version.key} {version.version} is retired: no new cycle opens on it; its cycles "
-          "keep it.", "success")
+    flash(_("%(key)s %(version)s is retired: no new cycle opens on it; its cycles keep it.",
+            key=version.key, version=version.version), "success")
     return redirect(url_for("instruments.version", version_id=version_id))
 
 
@@ -271,7 +274,7 @@ def delete(version_id: int) -> WerkzeugResponse | tuple[str, int]:
         db.session.rollback()
         return _version_page(version_id, error=str(refused), status=422)
     db.session.commit()
-    flash(f"The draft {name} was deleted.", "success")
+    flash(_("The draft %(name)s was deleted.", name=name), "success")
     return redirect(url_for("instruments.index"))
 
 
@@ -293,7 +296,7 @@ def add_overlay(version_id: int) -> WerkzeugResponse | tuple[str, int]:
     user, version = _changed_version(version_id)
     form = OverlayForm()
     form.unit.choices = [SelectChoice(unit.id, unit.code) for unit in units_for_new_cycles(user)]
-    require(form.validate(), "Choose one of your units for the overlay.", status=403)
+    require(form.validate(), _l("Choose one of your units for the overlay."), status=403)
     unit = next(unit for unit in units_for_new_cycles(user) if unit.id == form.unit.data)
     data, filename = _upload(form.file.data)
     try:
@@ -305,8 +308,9 @@ def add_overlay(version_id: int) -> WerkzeugResponse | tuple[str, int]:
         db.session.rollback()
         return _version_page(version_id, error=str(refused), status=422)
     db.session.commit()
-    flash(f"The overlay {overlay.key} {overlay.version} now adapts {version.key} "
-          f"{version.version} for {unit.code}: new and draft cycles use it.", "success")
+    flash(_("The overlay %(overlay)s now adapts %(instrument)s for %(unit)s: new and draft "
+            "cycles use it.", overlay=f"{overlay.key} {overlay.version}",
+            instrument=f"{version.key} {version.version}", unit=unit.code), "success")
     return redirect(url_for("instruments.overlay", overlay_id=overlay.id))
 
 
@@ -314,7 +318,7 @@ def _managed_overlay(overlay_id: int) -> tuple[User, InstrumentOverlay]:
     user = signed_in_user()
     overlay = db.session.get(InstrumentOverlay, overlay_id)
     require(overlay is not None and may_manage_overlays(user, overlay.unit),
-            "There is no such overlay among your units.", status=404)
+            _l("There is no such overlay among your units."), status=404)
     assert overlay is not None
     return user, overlay
 
@@ -348,7 +352,7 @@ def withdraw(overlay_id: int) -> WerkzeugResponse:
         flash(str(refused), "warning")
     else:
         db.session.commit()
-        flash("The overlay is withdrawn: new and draft cycles no longer use it; opened cycles "
-              "keep it.", "success")
+        flash(_("The overlay is withdrawn: new and draft cycles no longer use it; opened "
+                "cycles keep it."), "success")
     return redirect(url_for("instruments.overlay", overlay_id=overlay_id))
 

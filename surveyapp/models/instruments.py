@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -21,6 +22,16 @@ class InstrumentStatus(StrEnum):
     draft = "draft"
     published = "published"
     retired = "retired"
+
+    @property
+    def label(self) -> str:
+        return str(INSTRUMENT_STATUS_LABELS[self])
+
+
+INSTRUMENT_STATUS_LABELS = {
+    InstrumentStatus.draft: _l("Draft"), InstrumentStatus.published: _l("Published"),
+    InstrumentStatus.retired: _l("Retired"),
+}
 
 
 class InstrumentVersion(db.Model):

@@ -17,6 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -40,7 +41,14 @@ class ActionStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return str(ACTION_STATUS_LABELS[self])
+
+
+ACTION_STATUS_LABELS = {
+    ActionStatus.planned: _l("Planned"), ActionStatus.in_progress: _l("In progress"),
+    ActionStatus.done: _l("Done"), ActionStatus.delayed: _l("Delayed"),
+    ActionStatus.dropped: _l("Dropped"),
+}
 
 
 class ActionSource(StrEnum):
@@ -53,12 +61,15 @@ class ActionSource(StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "rating": "Drafted from a weak or unsatisfactory rating",
-            "stage": "Drafted from a stage below its target",
-            "recommendation": "An approved recommendation",
-            "manual": "Added by hand",
-        }[self.value]
+        return str(ACTION_SOURCE_LABELS[self])
+
+
+ACTION_SOURCE_LABELS = {
+    ActionSource.rating: _l("Drafted from a weak or unsatisfactory rating"),
+    ActionSource.stage: _l("Drafted from a stage below its target"),
+    ActionSource.recommendation: _l("An approved recommendation"),
+    ActionSource.manual: _l("Added by hand"),
+}
 
 
 class RecommendationKind(StrEnum):
@@ -71,7 +82,13 @@ class RecommendationKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return str(RECOMMENDATION_KIND_LABELS[self])
+
+
+RECOMMENDATION_KIND_LABELS = {
+    RecommendationKind.continue_: _l("Continue"), RecommendationKind.end: _l("End"),
+    RecommendationKind.adapt: _l("Adapt"), RecommendationKind.expand: _l("Expand"),
+}
 
 
 class RecommendationStatus(StrEnum):
@@ -81,7 +98,13 @@ class RecommendationStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return str(RECOMMENDATION_STATUS_LABELS[self])
+
+
+RECOMMENDATION_STATUS_LABELS = {
+    RecommendationStatus.pending: _l("Pending"), RecommendationStatus.approved: _l("Approved"),
+    RecommendationStatus.rejected: _l("Rejected"),
+}
 
 
 class Action(db.Model):

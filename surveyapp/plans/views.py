@@ -11,6 +11,8 @@ import datetime as dt
 import io
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -44,6 +46,7 @@ from surveyapp.plans.forms import (
     RecommendationForm,
     TargetForm,
 )
+from surveyapp.results.views import report_language
 from surveyapp.services import ServiceError
 from surveyapp.services.access import (
     AccessDenied,
@@ -113,16 +116,16 @@ def _cycle(cycle_id: int) -> tuple[Cycle, CycleAccess, User]:
 
 def _editable(cycle_id: int) -> tuple[Cycle, CycleAccess, User]:
     cycle, access, user = _cycle(cycle_id)
-    require(access.may_manage, "Only the unit's coordinators change its action plan.")
-    require(access.may_edit_plan, "The action plan starts once the results are final: "
-            "validate the cycle first.", status=409)
+    require(access.may_manage, _l("Only the unit's coordinators change its action plan."))
+    require(access.may_edit_plan, _l("The action plan starts once the results are final: "
+                                     "validate the cycle first."), status=409)
     return cycle, access, user
 
 
 def _action(cycle: Cycle, action_id: int) -> Action:
     action = db.session.get(Action, action_id)
     if action is None or action.cycle_id != cycle.id:
-        raise AccessDenied("This plan has no such action.", 404)
+        raise AccessDenied(_l("This plan has no such action."), 404)
     return action
 
 
@@ -132,7 +135,7 @@ def _commit_or_flash(done: str) -> bool:
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        flash("Someone changed this at the same moment: check it and try again.", "warning")
+        flash(_("Someone changed this at the same moment: check it and try again."), "warning")
         return False
     flash(done, "success")
     return True
@@ -175,11 +178,11 @@ def plan(cycle_id: int) -> str:
 
 def _target_form(nodes: list[tuple[str, str, int]]) -> TargetForm:
     form = TargetForm()
-    form.node.choices = [SelectChoice("", "Every component")] + [
+    form.node.choices = [SelectChoice("", _("Every component"))] + [
         SelectChoice(node, f"{node} {title}") for node, title, _top in nodes]
     top = max(top for _node, _title, top in nodes)
-    form.stage.choices = [SelectChoice("", "No target")] + [
-        SelectChoice(str(stage), f"Stage {stage}") for stage in range(1, top + 1)]
+    form.stage.choices = [SelectChoice("", _("No target"))] + [
+        SelectChoice(str(stage), _("Stage %(stage)s", stage=stage)) for stage in range(1, top + 1)]
     return form
 
 
@@ -190,16 +193,17 @@ def draft(cycle_id: int) -> WerkzeugResponse:
     actor = Actor.of(user)
     try:
         scored = final_scores(cycle)
-        added = draft_actions(cycle, scored, actor)
+        added = draft_actions(cycle, scored, actor, report_language())
         sent = import_recommendations(cycle, scored, actor)
     except ServiceError as refused:
         db.session.rollback()
         flash(str(refused), "warning")
     else:
         db.session.commit()
-        words = f"{len(added)} action(s) drafted from the results."
+        words = _("%(num)s action(s) drafted from the results.", num=len(added))
         if sent:
-            words += f" {sent} recommendation(s) sent to leadership for a decision."
+            words += " " + _("%(num)s recommendation(s) sent to leadership for a decision.",
+                             num=sent)
         flash(words, "success")
     return redirect(url_for("plans.plan", cycle_id=cycle_id))
 
@@ -210,7 +214,7 @@ def targets(cycle_id: int) -> WerkzeugResponse:
     cycle, _access, user = _editable(cycle_id)
     form = _target_form(stage_nodes(cycle) or [("", "", 1)])
     if not form.validate():
-        abort(400, description="Choose a component and a stage from the lists.")
+        abort(400, description=_("Choose a component and a stage from the lists."))
     try:
         set_target_stage(cycle, form.node.data or "", int(form.stage.data)
                          if form.stage.data else None, Actor.of(user))
@@ -218,8 +222,8 @@ def targets(cycle_id: int) -> WerkzeugResponse:
         db.session.rollback()
         flash(str(refused), "warning")
     else:
-        _commit_or_flash("Target saved. Draft again to add actions for the components now "
-                         "below it.")
+        _commit_or_flash(_("Target saved. Draft again to add actions for the components now "
+                           "below it."))
     return redirect(url_for("plans.plan", cycle_id=cycle_id))
 
 
@@ -230,14 +234,14 @@ def merge(cycle_id: int) -> WerkzeugResponse:
     form = MergeForm()
     form.actions.choices = [SelectChoice(action.id, action.title) for action in plan_of(cycle)]
     if not form.validate():
-        abort(400, description="Choose the actions to merge from the plan's list.")
+        abort(400, description=_("Choose the actions to merge from the plan's list."))
     try:
         kept = merge_actions(cycle, form.actions.data or [], Actor.of(user))
     except ServiceError as refused:
         db.session.rollback()
         flash(str(refused), "warning")
         return redirect(url_for("plans.plan", cycle_id=cycle_id))
-    if _commit_or_flash("Merged. Check the merged action's title and description."):
+    if _commit_or_flash(_("Merged. Check the merged action's title and description.")):
         return redirect(url_for("plans.edit", cycle_id=cycle_id, action_id=kept.id))
     return redirect(url_for("plans.plan", cycle_id=cycle_id))
 
@@ -248,7 +252,7 @@ def merge(cycle_id: int) -> WerkzeugResponse:
 def _action_form(cycle: Cycle, action: Action | None = None) -> ActionForm:
     form = ActionForm(obj=action) if request.method == "GET" and action else ActionForm()
     form.nodes.choices = [SelectChoice(code, label) for code, label in node_choices(cycle)]
-    form.responsible_user.choices = [SelectChoice(0, "Nobody named yet")] + [
+    form.responsible_user.choices = [SelectChoice(0, _("Nobody named yet"))] + [
         SelectChoice(person.id, f"{person.display_name} ({person.email})")
         for person in responsible_candidates(cycle.unit)]
     if request.method == "GET" and action is not None:
@@ -292,7 +296,7 @@ def new(cycle_id: int) -> tuple[str, int] | WerkzeugResponse:
             error = str(refused)
         else:
             db.session.commit()
-            flash("The action was added to the plan.", "success")
+            flash(_("The action was added to the plan."), "success")
             return redirect(url_for("plans.plan", cycle_id=cycle_id))
     return _action_page(cycle, form, None, error, 422 if form.is_submitted() else 200)
 
@@ -311,7 +315,7 @@ def edit(cycle_id: int, action_id: int) -> tuple[str, int] | WerkzeugResponse:
             db.session.rollback()
             error = str(refused)
         else:
-            _commit_or_flash("The action was saved.")
+            _commit_or_flash(_("The action was saved."))
             return redirect(url_for("plans.plan", cycle_id=cycle_id))
     return _action_page(cycle, form, action, error, 422 if form.is_submitted() else 200)
 
@@ -322,10 +326,10 @@ def delete(cycle_id: int, action_id: int) -> WerkzeugResponse:
     cycle, _access, user = _editable(cycle_id)
     action = _action(cycle, action_id)
     if not ConfirmForm().validate():
-        abort(400, description="Reload the page and try again.")
+        abort(400, description=_("Reload the page and try again."))
     delete_action(action, cycle, Actor.of(user))
     db.session.commit()
-    flash("The action was deleted from the plan.", "success")
+    flash(_("The action was deleted from the plan."), "success")
     return redirect(url_for("plans.plan", cycle_id=cycle_id))
 
 
@@ -339,8 +343,8 @@ def progress(cycle_id: int, action_id: int) -> tuple[str, int] | WerkzeugRespons
     action = _action(cycle, action_id)
     allowed = may_record_progress(user, action, access)
     if request.method == "POST":
-        require(allowed, "Only the person responsible for this action, or a coordinator, "
-                "records its progress.")
+        require(allowed, _l("Only the person responsible for this action, or a coordinator, "
+                            "records its progress."))
     form = ProgressForm()
     form.quarter.choices = [SelectChoice(q, q) for q in open_quarters(cycle.unit, _today())]
     error = None
@@ -357,7 +361,7 @@ def progress(cycle_id: int, action_id: int) -> tuple[str, int] | WerkzeugRespons
             db.session.rollback()
             error = str(refused)
         else:
-            if _commit_or_flash("Progress recorded."):
+            if _commit_or_flash(_("Progress recorded.")):
                 return redirect(url_for("plans.plan", cycle_id=cycle_id))
     elif request.method == "GET":
         form.percent.data = latest_percent([action]).get(action.id)
@@ -393,13 +397,13 @@ def _recommendations_page(cycle: Cycle, access: CycleAccess, form: Recommendatio
 def recommendations(cycle_id: int) -> tuple[str, int] | WerkzeugResponse:
     cycle, access, user = _cycle(cycle_id)
     require(bool(recommendation_items(cycle)),
-            "This cycle's instrument makes no recommendations.", status=404)
+            _l("This cycle's instrument makes no recommendations."), status=404)
     require(access.may_see_results or access.may_decide_recommendations,
-            "Your roles do not include reading this cycle's recommendations.")
+            _l("Your roles do not include reading this cycle's recommendations."))
     form = _recommendation_form(cycle)
     if request.method == "POST":
-        require(access.may_edit_plan, "Only the unit's coordinators record recommendations, "
-                "once the results are final.")
+        require(access.may_edit_plan, _l("Only the unit's coordinators record "
+                                         "recommendations, once the results are final."))
         if not form.validate_on_submit():
             return _recommendations_page(cycle, access, form, status=422)
         try:
@@ -411,7 +415,7 @@ def recommendations(cycle_id: int) -> tuple[str, int] | WerkzeugResponse:
             db.session.rollback()
             return _recommendations_page(cycle, access, form, str(refused), 422)
         db.session.commit()
-        flash("The recommendation was sent to leadership for a decision.", "success")
+        flash(_("The recommendation was sent to leadership for a decision."), "success")
         return redirect(url_for("plans.recommendations", cycle_id=cycle_id))
     return _recommendations_page(cycle, access, form)
 
@@ -421,15 +425,15 @@ def recommendations(cycle_id: int) -> tuple[str, int] | WerkzeugResponse:
 def decision(cycle_id: int, recommendation_id: int) -> tuple[str, int] | WerkzeugResponse:
     cycle, access, user = _cycle(cycle_id)
     require(access.may_decide_recommendations,
-            "Only the mission's leadership (its viewers and coordinators) decide "
-            "recommendations, once the results are final.")
+            _l("Only the mission's leadership (its viewers and coordinators) decide "
+               "recommendations, once the results are final."))
     found = db.session.get(Recommendation, recommendation_id)
     if found is None or found.cycle_id != cycle.id:
-        raise AccessDenied("There is no such recommendation.", 404)
+        raise AccessDenied(_l("There is no such recommendation."), 404)
     form = DecisionForm()
     if not form.validate_on_submit():
         return _recommendations_page(cycle, access, _recommendation_form(cycle),
-                                     "Approve or reject, and give the reason.", 422)
+                                     _("Approve or reject, and give the reason."), 422)
     try:
         decide(found, cycle, approve=form.decision.data == "approve",
                reason=form.reason.data or "", decider=user)
@@ -437,7 +441,9 @@ def decision(cycle_id: int, recommendation_id: int) -> tuple[str, int] | Werkzeu
         db.session.rollback()
         return _recommendations_page(cycle, access, _recommendation_form(cycle), str(refused),
                                      422)
-    _commit_or_flash(f"The recommendation about {found.node} was {found.status.value}.")
+    _commit_or_flash(_("The recommendation about %(node)s was approved.", node=found.node)
+                     if found.status is RecommendationStatus.approved else
+                     _("The recommendation about %(node)s was rejected.", node=found.node))
     return redirect(url_for("plans.recommendations", cycle_id=cycle_id))
 
 
@@ -448,9 +454,9 @@ def _unit(code: str, roles: frozenset[Role]) -> tuple[Unit, User]:
     user = signed_in_user()
     unit = find_unit_by_code(code)
     if unit is None or not roles_for(user, unit):
-        raise AccessDenied("There is no such unit.", 404)
+        raise AccessDenied(_l("There is no such unit."), 404)
     require(bool(roles_for(user, unit) & roles),
-            "Only the unit's coordinators, viewers and administrators follow its progress.")
+            _l("Only the unit's coordinators, viewers and administrators follow its progress."))
     return unit, user
 
 
@@ -481,7 +487,7 @@ def close(code: str) -> WerkzeugResponse:
     unit, user = _unit(code, PROGRESS_CLOSERS)
     form = _quarter_form(unit)
     if not form.validate():
-        flash("Choose one of the open quarters to close.", "warning")
+        flash(_("Choose one of the open quarters to close."), "warning")
         return redirect(url_for("plans.unit_progress", code=code))
     try:
         close_quarter(unit, form.quarter.data or "", Actor.of(user), _today())
@@ -490,7 +496,8 @@ def close(code: str) -> WerkzeugResponse:
         flash(str(refused), "warning")
     else:
         db.session.commit()
-        flash(f"{form.quarter.data} is closed; its quarterly report is final.", "success")
+        flash(_("%(quarter)s is closed; its quarterly report is final.", quarter=form.quarter.data),
+              "success")
     return redirect(url_for("plans.unit_progress", code=code))
 
 
@@ -502,10 +509,11 @@ def progress_download(code: str, quarter: str, extension: str) -> WerkzeugRespon
         parsed = Quarter.parse(quarter)
     except ValueError as wrong:
         raise AccessDenied(str(wrong), 404) from None
-    require(parsed <= Quarter.of(_today()), f"{parsed} has not started yet.", status=404)
-    language = request.args.get("lang", "en")
-    require(language in LANGUAGES, f"Reports are written in {', '.join(LANGUAGES)}.",
-            status=400)
+    require(parsed <= Quarter.of(_today()), _("%(quarter)s has not started yet.", quarter=parsed),
+            status=404)
+    language = request.args.get("lang") or report_language()
+    require(language in LANGUAGES, _("Reports are written in %(languages)s.",
+                                     languages=", ".join(LANGUAGES)), status=400)
     data = progress_report(unit, str(parsed), today=_today(), language=language)
     buffer = io.BytesIO()
     if extension == "pdf":

@@ -54,4 +54,4 @@ class SubmitForm(FlaskForm):
 class WorkbookForm(FlaskForm):
     """The upload of an answers workbook filled in offline."""
 
-    workbook = FileField("The workbook you filled in (.xlsx)")
+    workbook = FileField(_l("The workbook you filled in (.xlsx)"))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import io
 
 from flask import current_app, flash, redirect, render_template, send_file
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import login_required
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -64,7 +66,7 @@ def _offline(who: Respondent) -> tuple[str, int] | WerkzeugResponse:
     upload = form.workbook.data
     if upload is None or not getattr(upload, "filename", None):
         return _render(who, form, problems=(CellProblem(
-            "Choose the workbook you filled in, then upload it."),), status=422)
+            _("Choose the workbook you filled in, then upload it.")),), status=422)
     limit = int(current_app.config["IMPORT_MAX_BYTES"])
     data = upload.stream.read(limit + 1)
     try:
@@ -77,12 +79,15 @@ def _offline(who: Respondent) -> tuple[str, int] | WerkzeugResponse:
     except (StaleDataError, IntegrityError):
         db.session.rollback()
         return _render(who, form, problems=(CellProblem(CONFLICT_MESSAGE),), status=409)
-    saved = f"The workbook was read: {result.changed} answer{'s' if result.changed != 1 else ''}"
-    flash(f"{saved} changed and saved.", "success")
+    flash(ngettext("The workbook was read: %(num)s answer changed and saved.",
+                   "The workbook was read: %(num)s answers changed and saved.", result.changed),
+          "success")
     if result.not_asked:
-        flash(f"{result.not_asked} answer{'s are' if result.not_asked != 1 else ' is'} to "
-              "questions that do not apply given your other answers; they are cleared when "
-              "you submit.", "warning")
+        flash(ngettext("%(num)s answer is to questions that do not apply given your other "
+                       "answers; they are cleared when you submit.",
+                       "%(num)s answers are to questions that do not apply given your other "
+                       "answers; they are cleared when you submit.", result.not_asked),
+              "warning")
     return redirect(who.url("review"))
 
 

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
@@ -43,6 +44,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from instruments.schema import RubricCriterion
 from scoring.submissions import cell_text
+from surveyapp.i18n import RIGHT_TO_LEFT
 from surveyapp.models import Answer
 from surveyapp.services import ServiceError
 from surveyapp.services.questionnaire import YES_NO, Layout, Question, Slot, localized
@@ -70,7 +72,8 @@ CLOSED_FILL = PatternFill("solid", fgColor="EEEEEE")
 WRAP = Alignment(wrap_text=True, vertical="top")
 UNLOCKED = Protection(locked=False)
 
-#: Every word the workbook shows, in English and French (other languages read English).
+#: Every word the workbook shows, in English, French and Arabic (other languages read
+#: English); an Arabic workbook reads right to left.
 TEXTS: dict[str, dict[str, Any]] = {
     "en": {
         "answers_sheet": "Answers",
@@ -155,6 +158,45 @@ TEXTS: dict[str, dict[str, Any]] = {
             "7. Envoyez vos réponses dans le questionnaire en ligne une fois complètes.",
         ),
         "facts": ("Cycle", "Unité", "Questionnaire", "Répondant", "Téléchargé le"),
+    },
+    "ar": {
+        "answers_sheet": "الإجابات",
+        "readme_sheet": "اقرأ أولًا",
+        "headers": ("المعرّف المخفي", "رقم السؤال", "القسم", "السؤال", "الإجابة",
+                    "لا ينطبق", "التبرير / سبب عدم الانطباق", "تعليق", "طريقة الإجابة"),
+        "choose": "اختر من القائمة: {choices}.",
+        "stages": "اختر مرحلة من القائمة (من {first} إلى {last}).",
+        "levels": "اختر مستوى: {levels}.",
+        "number": "رقم", "whole": "عدد صحيح", "from_to": " من {low} إلى {high}",
+        "at_least": " لا يقل عن {low}", "at_most": " لا يزيد على {high}",
+        "date": "تاريخ، بصيغة السنة-الشهر-اليوم (2026-03-31).",
+        "text": "نص.", "text_max": "نص لا يتجاوز {count} حرفًا.",
+        "required": "مطلوب.",
+        "only_if": "يُطرح فقط عندما {condition}؛ وإلا فاترك الخلية فارغة.",
+        "na": "إذا كان السؤال لا ينطبق، فاختر «{yes}» في عمود «لا ينطبق» واذكر السبب.",
+        "justify": "اكتب تبرير الدرجات في هذا الصف.",
+        "comment": "التعليق مرحَّب به.",
+        "criterion": "{criterion}: قيّم هذا المعيار في عمود الإجابة.",
+        "locked": "مقفل: لا يمكن تغيير إلا البنود التي أعادها المدقق.",
+        "invalid_title": "إجابة غير مسموح بها",
+        "invalid": "اختر إحدى الإجابات الواردة في القائمة، أو اترك الخلية فارغة.",
+        "readme": (
+            "طريقة ملء هذا المصنف",
+            "1. أجب في عمود «الإجابة» في ورقة «الإجابات». حيثما تتضمن الخلية قائمة، فاختر "
+            "منها؛ ويبيّن عمود «طريقة الإجابة» ما يتطلبه كل سؤال.",
+            "2. إذا كان السؤال لا ينطبق، فاختر «{yes}» في عمود «لا ينطبق» واكتب السبب في عمود "
+            "«التبرير».",
+            "3. لا تُضف صفوفًا أو أعمدة أو أوراقًا ولا تحذفها ولا تنقلها ولا تغيّر أسماءها، ولا "
+            "تكتب صيغًا: يُتحقق من البنية عند رفع المصنف.",
+            "4. احفظه بصيغة مصنف Excel ‏(‎.xlsx)، ثم ارفعه في صفحة «العمل دون اتصال في Excel» "
+            "الخاصة بالاستبيان.",
+            "5. يُتحقق من كل خلية كما يتحقق منها الاستبيان على الإنترنت. لا يُحفظ شيء ما لم يكن "
+            "المصنف كله صحيحًا؛ وتُسرد المشكلات حسب الورقة والصف والعمود.",
+            "6. تُمحى عند الإرسال الإجابات عن الأسئلة التي لا تنطبق بالنظر إلى إجاباتك الأخرى. "
+            "وتُرفق ملفات الأدلة في الاستبيان على الإنترنت.",
+            "7. أرسل إجاباتك في الاستبيان على الإنترنت متى اكتملت.",
+        ),
+        "facts": ("الدورة", "الوحدة", "الاستبيان", "المجيب", "تاريخ التنزيل"),
     },
 }
 
@@ -354,6 +396,9 @@ def build_workbook(layout: Layout, answers: Mapping[str, Answer], identity: Work
     hidden = workbook.create_sheet(IDENTITY_SHEET)
     _write_readme(readme, facts, identity, words)
     _write_answers(sheet, lists, layout, answers, language, editable)
+    if language in RIGHT_TO_LEFT:
+        for shown in (readme, sheet):
+            shown.sheet_view.rightToLeft = True
     for name, value in (*identity.fields().items(),
                         ("signature", signature(secret, identity.fields()))):
         hidden.append([name, value])
@@ -586,12 +631,14 @@ class CellProblem:
     @property
     def where(self) -> str:
         if self.sheet is None:
-            return "Workbook"
-        return f"{self.sheet}!{self.cell}" if self.cell else f"Sheet {self.sheet}"
+            return _("Workbook")
+        return f"{self.sheet}!{self.cell}" if self.cell else _("Sheet %(sheet)s",
+                                                                sheet=self.sheet)
 
     def format(self) -> str:
-        about = [part for part in (self.column, self.question and f"question {self.question}")
-                 if part]
+        about = [part for part in (
+            self.column, self.question and _("question %(question)s", question=self.question))
+            if part]
         shown = f" ({', '.join(about)})" if about else ""
         return f"{self.where}{shown}: {self.message}"
 
@@ -653,8 +700,9 @@ UNREADABLE = (zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError, S
 
 def _unreadable(error: Exception) -> WorkbookRefused:
     return WorkbookRefused([CellProblem(
-        f"The workbook cannot be read ({error.__class__.__name__}). Open it in Excel or "
-        "LibreOffice, save it again as Excel Workbook (.xlsx), and upload the new copy.")])
+        _("The workbook cannot be read (%(error)s). Open it in Excel or LibreOffice, save it "
+          "again as Excel Workbook (.xlsx), and upload the new copy.",
+          error=error.__class__.__name__))])
 
 
 def _refuse(message: str) -> NoReturn:
@@ -665,38 +713,39 @@ def _check_identity(sheets: Mapping[str, Any], expected: WorkbookIdentity, secre
                     cycle_title: str) -> str:
     """Refuse a workbook that is not this response's; return the language it was made in."""
     if IDENTITY_SHEET not in sheets:
-        _refuse("This is not a workbook downloaded from this questionnaire (it has no "
-                "surveyapp identity). Download the workbook on the questionnaire's “Work "
-                "offline in Excel” page, fill that one in and upload it.")
+        _refuse(_("This is not a workbook downloaded from this questionnaire (it has no "
+                  "surveyapp identity). Download the workbook on the questionnaire's “Work "
+                  "offline in Excel” page, fill that one in and upload it."))
     found: dict[str, str] = {}
     for values in sheets[IDENTITY_SHEET].iter_rows(max_row=len(IDENTITY_FIELDS) + 5,
                                                   max_col=2, values_only=True):
         if values and values[0] is not None:
             found[str(values[0])] = "" if len(values) < 2 else cell_text(values[1])
     if found.get("format") != FORMAT:
-        _refuse("This workbook was made by another version of surveyapp or is not an answers "
-                "workbook. Download a new workbook and copy your answers into it.")
+        _refuse(_("This workbook was made by another version of surveyapp or is not an "
+                  "answers workbook. Download a new workbook and copy your answers into it."))
     if not hmac.compare_digest(found.get("signature", "").encode("utf-8"),
                                signature(secret, found).encode("utf-8")):
-        _refuse("The workbook's hidden identity was changed, or the workbook was made by "
-                "another site: its signature does not match. Download a new workbook from the "
-                "questionnaire and copy your answers into it.")
+        _refuse(_("The workbook's hidden identity was changed, or the workbook was made by "
+                  "another site: its signature does not match. Download a new workbook from "
+                  "the questionnaire and copy your answers into it."))
     wanted = expected.fields()
     if found["cycle"] != wanted["cycle"]:
-        _refuse(f"This workbook belongs to another assessment cycle, not to “{cycle_title}”. "
-                "Download this cycle's workbook from its questionnaire and fill that one in.")
+        _refuse(_("This workbook belongs to another assessment cycle, not to “%(cycle)s”. "
+                  "Download this cycle's workbook from its questionnaire and fill that one in.",
+                  cycle=cycle_title))
     if found["response"] != wanted["response"] or found["questionnaire"] != wanted[
             "questionnaire"]:
-        _refuse("This workbook holds another respondent's answers or another questionnaire "
-                "of this cycle, not yours. Upload the workbook you downloaded from your own "
-                "questionnaire.")
+        _refuse(_("This workbook holds another respondent's answers or another questionnaire "
+                  "of this cycle, not yours. Upload the workbook you downloaded from your own "
+                  "questionnaire."))
     if found["instrument"] != wanted["instrument"]:
-        _refuse("This workbook was made from another version of the instrument. Download a "
-                "new workbook and copy your answers into it.")
+        _refuse(_("This workbook was made from another version of the instrument. Download a "
+                  "new workbook and copy your answers into it."))
     if found["rows"] != wanted["rows"]:
-        _refuse(f"The questions of this questionnaire changed after the workbook was "
-                f"downloaded ({found.get('created', 'earlier')}). Download a new workbook and "
-                "copy your answers into it.")
+        _refuse(_("The questions of this questionnaire changed after the workbook was "
+                  "downloaded (%(created)s). Download a new workbook and copy your answers into "
+                  "it.", created=found.get("created") or _("earlier")))
     return found["language"]
 
 
@@ -706,13 +755,15 @@ def _check_sheets(sheets: Mapping[str, Any], words: dict[str, Any]) -> None:
     missing = [name for name in expected if name not in sheets]
     problems = []
     for name in missing:
-        what_to_do = (f"Was it renamed (this workbook has {_quoted(extra)})? Give it back its "
-                      "name." if extra else
-                      "Download a new workbook and copy your answers into it.")
-        problems.append(CellProblem(f"The sheet “{name}” is missing. {what_to_do}"))
+        problems.append(CellProblem(
+            _("The sheet “%(name)s” is missing. Was it renamed (this workbook has %(sheets)s)? "
+              "Give it back its name.", name=name, sheets=_quoted(extra)) if extra else
+            _("The sheet “%(name)s” is missing. Download a new workbook and copy your answers "
+              "into it.", name=name)))
     if not missing:
-        problems += [CellProblem(f"The sheet “{name}” was added: delete it. Answers are read "
-                                 f"from the “{words['answers_sheet']}” sheet only.", name)
+        problems += [CellProblem(_("The sheet “%(name)s” was added: delete it. Answers are read "
+                                   "from the “%(answers)s” sheet only.", name=name,
+                                   answers=words["answers_sheet"]), name)
                      for name in extra]
     if problems:
         raise WorkbookRefused(problems)
@@ -735,8 +786,8 @@ def _read_rows(sheet: Any, words: dict[str, Any], rows: Sequence[SheetRow]
     for number, cells in enumerate(sheet.iter_rows(max_row=last_row + 1), start=1):
         if number > last_row:
             problems.append(CellProblem(
-                f"The sheet has more than {last_row} rows: only the rows of the questions "
-                "belong in it. Delete the rows added below them.", title))
+                _("The sheet has more than %(count)s rows: only the rows of the questions "
+                  "belong in it. Delete the rows added below them.", count=last_row), title))
             break
         values = [cell.value for cell in cells]
         known = by_key.get(cell_text(values[0])) if values else None
@@ -744,9 +795,9 @@ def _read_rows(sheet: Any, words: dict[str, Any], rows: Sequence[SheetRow]
                               known.shown_id if known else None)
         if len(values) > len(COLUMNS) and any(cell_text(v) for v in values[len(COLUMNS):]):
             problems.append(CellProblem(
-                "This row has cells beyond the “How to answer” column: delete them (columns "
-                "must stay as downloaded).", title, f"{get_column_letter(len(COLUMNS) + 1)}"
-                f"{number}"))
+                _("This row has cells beyond the “%(last)s” column: delete them (columns must "
+                  "stay as downloaded).", last=words["headers"][-1]), title,
+                f"{get_column_letter(len(COLUMNS) + 1)}{number}"))
         text = {name: cell_text(values[index]) if index < len(values) else ""
                 for index, name in enumerate(COLUMNS)}
         if number == 1:
@@ -756,29 +807,30 @@ def _read_rows(sheet: Any, words: dict[str, Any], rows: Sequence[SheetRow]
         if not key:
             if any(text[name] for name in COLUMNS if name != "key"):
                 problems.append(CellProblem(
-                    "This row was added: it has no hidden question id. Delete it; answers go "
-                    "in the rows of the questions.", title, f"A{number}"))
+                    _("This row was added: it has no hidden question id. Delete it; answers go "
+                      "in the rows of the questions."), title, f"A{number}"))
                 changed_rows = True
             continue
         row = by_key.get(key)
         if row is None:
             problems.append(CellProblem(
-                f"The hidden question id of this row was changed (it reads “{key}”, which is "
-                "no question of this questionnaire). Download a new workbook and copy your "
-                "answers into it.", title, f"A{number}"))
+                _("The hidden question id of this row was changed (it reads “%(key)s”, which is "
+                  "no question of this questionnaire). Download a new workbook and copy your "
+                  "answers into it.", key=key), title, f"A{number}"))
             changed_rows = True
             continue
         if key in first_seen:
             problems.append(CellProblem(
-                f"This row repeats the question of row {first_seen[key]} "
-                f"({row.shown_id}): delete one of the two rows.", title, f"A{number}"))
+                _("This row repeats the question of row %(row)s (%(question)s): delete one of "
+                  "the two rows.", row=first_seen[key], question=row.shown_id), title,
+                f"A{number}"))
             continue
         if text["question_id"] != row.shown_id:
             problems.append(CellProblem(
-                f"The hidden question id of this row ({row.shown_id}) does not match the "
-                f"question id shown in it ({text['question_id'] or 'empty'}): rows or ids "
-                "were changed. Download a new workbook and copy your answers into it.",
-                title, f"A{number}"))
+                _("The hidden question id of this row (%(question)s) does not match the "
+                  "question id shown in it (%(shown)s): rows or ids were changed. Download a "
+                  "new workbook and copy your answers into it.", question=row.shown_id,
+                  shown=text["question_id"] or _("empty")), title, f"A{number}"))
             changed_rows = True
             continue
         first_seen[key] = number
@@ -786,8 +838,9 @@ def _read_rows(sheet: Any, words: dict[str, Any], rows: Sequence[SheetRow]
     for row in rows if not changed_rows else ():
         if row.key not in found:
             problems.append(CellProblem(
-                f"The row of question {row.shown_id} (“{_short(row)}”) is missing: it was "
-                "deleted. Download a new workbook and copy your answers into it.", title))
+                _("The row of question %(question)s (“%(text)s”) is missing: it was deleted. "
+                  "Download a new workbook and copy your answers into it.",
+                  question=row.shown_id, text=_short(row)), title))
     if problems:
         raise WorkbookRefused(problems)
     return found
@@ -802,9 +855,9 @@ def _formulas(cells: Sequence[Any], title: str, number: int, headers: Sequence[s
               question: str | None) -> list[CellProblem]:
     """Formulas are refused, never evaluated: a file reader cannot know their result."""
     return [CellProblem(
-        f"This cell holds the formula {str(cell.value)[:80]}; formulas are not read. Type "
-        "the answer itself (to write a text that starts with “=”, type an apostrophe "
-        "before it).", title, f"{get_column_letter(position)}{number}",
+        _("This cell holds the formula %(formula)s; formulas are not read. Type the answer "
+          "itself (to write a text that starts with “=”, type an apostrophe before it).",
+          formula=str(cell.value)[:80]), title, f"{get_column_letter(position)}{number}",
         headers[position - 1] if position <= len(headers) else None, question)
         for position, cell in enumerate(cells, start=1)
         if getattr(cell, "data_type", None) == "f"]
@@ -813,8 +866,9 @@ def _formulas(cells: Sequence[Any], title: str, number: int, headers: Sequence[s
 def _header_problems(text: Mapping[str, str], words: dict[str, Any], title: str
                      ) -> list[CellProblem]:
     return [CellProblem(
-        f"The column heading was changed to “{text[name]}”; it must read “{heading}”. The "
-        "columns must stay as downloaded.", title, f"{get_column_letter(index)}1")
+        _("The column heading was changed to “%(found)s”; it must read “%(heading)s”. The "
+          "columns must stay as downloaded.", found=text[name], heading=heading), title,
+        f"{get_column_letter(index)}1")
         for index, (name, heading) in enumerate(zip(COLUMNS, words["headers"], strict=True),
                                                 start=1)
         if text[name] != heading]

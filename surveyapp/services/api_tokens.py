@@ -13,6 +13,7 @@ import re
 import secrets
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from surveyapp.extensions import db
@@ -74,18 +75,19 @@ def create_token(user: User, name: str, expires_on: date | None, *, today: date
     """
     name = " ".join(name.split())
     if not name:
-        raise ServiceError("Name the token after the program that will use it, e.g. "
-                           "“Kobo sync script”.")
+        raise ServiceError(_("Name the token after the program that will use it, e.g. "
+                             "“Kobo sync script”."))
     if len(name) > NAME_MAX:
-        raise ServiceError(f"Keep the name under {NAME_MAX} characters.")
+        raise ServiceError(_("Keep the name under %(name_max)s characters.", name_max=NAME_MAX))
     if expires_on is not None and expires_on < today:
-        raise ServiceError(f"The expiry date {expires_on.isoformat()} has already passed.")
+        raise ServiceError(_("The expiry date %(day)s has already passed.",
+                             day=expires_on.isoformat()))
     if expires_on is not None and expires_on > today + timedelta(days=EXPIRY_MAX_DAYS):
-        raise ServiceError("A token may expire at most a year ahead; leave the date empty "
-                           "for a token that works until it is revoked.")
+        raise ServiceError(_("A token may expire at most a year ahead; leave the date empty "
+                             "for a token that works until it is revoked."))
     if _live_count(user, now_utc()) >= LIVE_TOKENS_MAX:
-        raise ServiceError(f"You already have {LIVE_TOKENS_MAX} tokens in use. Revoke those "
-                           "you no longer need first.")
+        raise ServiceError(_("You already have %(count)s tokens in use. Revoke those you no "
+                             "longer need first.", count=LIVE_TOKENS_MAX))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     token = ApiToken(user_id=user.id, name=name, token_hash=token_hash(secret),
                      prefix=secret[:SHOWN_PREFIX_LENGTH],
@@ -105,9 +107,9 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
     """
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
-        raise ServiceError("You have no such API token.")
+        raise ServiceError(_("You have no such API token."))
     if token.revoked_at is not None:
-        raise ServiceError("This token was revoked already.")
+        raise ServiceError(_("This token was revoked already."))
     token.revoked_at = now_utc()
     db.session.flush()
     record(Actor.of(user), "api_token.revoked", "api_token", token.id,

@@ -21,6 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload
 
@@ -163,8 +164,9 @@ def dashboard_units(user: User) -> list[Unit]:
         .distinct().order_by(Unit.code)))
 
 
-def build_dashboard(root: Unit, today: dt.date) -> Dashboard:
-    """Everything the dashboard of ``root`` shows, about the units below it."""
+def build_dashboard(root: Unit, today: dt.date, language: str = "en") -> Dashboard:
+    """Everything the dashboard of ``root`` shows, about the units below it; instrument text
+    and numbers in ``language`` (one of the reports' languages)."""
     subtree = Unit.subtree_cte([root.id])
     units = list(db.session.scalars(select(Unit).where(
         Unit.id.in_(select(subtree.c.id)), Unit.id != root.id).order_by(Unit.code)))
@@ -189,7 +191,8 @@ def build_dashboard(root: Unit, today: dt.date) -> Dashboard:
              for cycle in unit_cycles[-2:]}
     results = {cycle_id: results_of(row) for cycle_id, row in stored.items()
                if cycle_id in shown}
-    panels = [_panel(per_unit, stored, results) for _key, per_unit in sorted(by_key.items())]
+    panels = [_panel(per_unit, stored, results, language)
+              for _key, per_unit in sorted(by_key.items())]
     with_results = {unit_id for per_unit in by_key.values() for unit_id in per_unit}
     actions = list(db.session.execute(
         select(Action, Cycle.unit_id).join(Cycle, Cycle.id == Action.cycle_id)
@@ -208,12 +211,12 @@ Results = dict[int, tuple[PercentResult | StageResult, ...]]
 
 
 def _panel(per_unit: dict[int, list[Cycle]], stored: dict[int, StoredResult],
-           results: Results) -> Panel:
+           results: Results, language: str) -> Panel:
     """The heat map of one instrument, on the columns of its newest version in use."""
     newest = max((cycles[-1] for cycles in per_unit.values()),
                  key=lambda cycle: cycle.instrument_version.id)
     loaded = loaded_instrument(newest.instrument_version)
-    labels = Labels(loaded.instrument, (), Translator("en"))
+    labels = Labels(loaded.instrument, (), Translator(language))
     rows = []
     columns: dict[str, str] = {}
     for cycles in per_unit.values():
@@ -265,11 +268,12 @@ def _unit_row(cycles: list[Cycle], results: Results, labels: Labels) -> UnitRow:
 def _cell(result: object, labels: Labels) -> Cell:
     if isinstance(result, StageResult):
         stage = result.validated_stage or result.self_stage
-        kind = "validated" if result.validated_stage else "self-assessed"
+        kind = _("validated") if result.validated_stage else _("self-assessed")
         if stage is None:
-            return Cell(result.node, "Not assessed", "", "#e6e6e6", "#000000")
+            return Cell(result.node, _("Not assessed"), "", "#e6e6e6", "#000000")
         shade = min(stage, len(STAGE_COLOURS)) - 1
-        return Cell(result.node, f"Stage {stage}", kind, STAGE_COLOURS[shade], STAGE_TEXT[shade])
+        return Cell(result.node, _("Stage %(stage)s", stage=stage), kind, STAGE_COLOURS[shade],
+                    STAGE_TEXT[shade])
     assert isinstance(result, PercentResult)
     rating = labels.rating(result.node, result.level, result.rating)
     score = labels.t.percent(result.score) if result.score is not None else ""
@@ -281,10 +285,11 @@ def _change(before: object, after: object, labels: Labels) -> str:
     if isinstance(before, StageResult) and isinstance(after, StageResult):
         old = before.validated_stage or before.self_stage
         new = after.validated_stage or after.self_stage
-        return "same stage" if old == new else f"stage {old or '?'} → {new or '?'}"
+        return _("same stage") if old == new else _("stage %(old)s → %(new)s", old=old or "?",
+                                                    new=new or "?")
     if isinstance(before, PercentResult) and isinstance(after, PercentResult):
         if before.score is None or after.score is None:
-            return "no comparison (insufficient data)"
+            return _("no comparison (insufficient data)")
         words = labels.t.signed(round(after.score - before.score, 2))
         if before.rating != after.rating:
             old = labels.rating(before.node, before.level, before.rating).words
@@ -299,7 +304,7 @@ def _legend(loaded: LoadedInstrument, labels: Labels) -> list[Cell]:
     bands = [band for band_set in loaded.instrument.bands for band in band_set.bands]
     stages = [result for result in loaded.instrument.scoring if result.method == "holistic_stage"]
     if stages and not bands:
-        return [Cell("", f"Stage {stage + 1}", "", colour, text)
+        return [Cell("", _("Stage %(stage)s", stage=stage + 1), "", colour, text)
                 for stage, (colour, text) in enumerate(zip(STAGE_COLOURS, STAGE_TEXT,
                                                            strict=True))]
     return [Cell("", labels.t.local(band.label), "", band.colour, band.text_colour)

@@ -71,9 +71,9 @@ def clean_filename(filename: str | None) -> str:
         )
     if any(character in BIDI_CONTROLS for character in name):
         raise UploadRefused(
-            "The file name contains invisible characters that change the direction of the "
-            "text, which can make a program's name look like a document's. Rename the file "
-            "and upload it again."
+            _("The file name contains invisible characters that change the direction of the "
+              "text, which can make a program's name look like a document's. Rename the file "
+              "and upload it again.")
         )
     if "/" in name or "\\" in name or name in (".", "..") or name.startswith("."):
         raise UploadRefused(

@@ -20,6 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -85,7 +88,8 @@ def library_access(user: User) -> LibraryAccess:
 
 def _must_read(user: User) -> LibraryAccess:
     access = library_access(user)
-    require(access.may_read, "The instrument library is for coordinators and administrators.")
+    require(access.may_read, _l("The instrument library is for coordinators and "
+                                "administrators."))
     return access
 
 
@@ -109,9 +113,10 @@ def _store_check(loaded: LoadedInstrument, replacing: InstrumentVersion | None) 
     digest = text_sha256(loaded.text)
     same = db.session.scalar(select(InstrumentVersion).where(InstrumentVersion.sha256 == digest))
     if same is not None and same is replacing:
-        raise ServiceError("This file is identical to the draft: nothing to replace.")
+        raise ServiceError(_("This file is identical to the draft: nothing to replace."))
     if same is not None:
-        raise ServiceError(f"This exact file is already stored as {same.key} {same.version}.")
+        raise ServiceError(_("This exact file is already stored as %(key)s %(version)s.",
+                             key=same.key, version=same.version))
     return digest
 
 
@@ -125,18 +130,21 @@ def upload_version(user: User, data: bytes, filename: str) -> InstrumentVersion:
     :raises InstrumentInvalid: for a file with problems; nothing is stored.
     :raises ServiceError: when that key and version, or that exact text, is stored already.
     """
-    require(library_access(user).may_upload, "Only administrators and coordinators of a "
-            "top-level unit upload instruments, which every unit shares.")
+    require(library_access(user).may_upload, _l("Only administrators and coordinators of a "
+                                                "top-level unit upload instruments, which every "
+                                                "unit shares."))
     loaded = read_instrument_upload(data, filename)
     existing = db.session.scalar(select(InstrumentVersion).where(
         InstrumentVersion.key == loaded.key, InstrumentVersion.version == loaded.version))
     if existing is not None:
         if existing.status is InstrumentStatus.draft:
-            raise ServiceError(f"A draft of {loaded.key} {loaded.version} exists: replace it "
-                               "from its page, or raise `version:` in the file.")
-        raise ServiceError(f"{loaded.key} {loaded.version} is {existing.status.value} and never "
-                           "changes: raise `version:` in the file (and add a crosswalk for "
-                           "renamed or removed items).")
+            raise ServiceError(_("A draft of %(key)s %(version)s exists: replace it from its "
+                                 "page, or raise `version:` in the file.",
+                                 key=loaded.key, version=loaded.version))
+        raise ServiceError(_("%(key)s %(version)s is %(status)s and never changes: raise "
+                             "`version:` in the file (and add a crosswalk for renamed or removed "
+                             "items).", key=loaded.key, version=loaded.version,
+                             status=existing.status.label.lower()))
     digest = _store_check(loaded, None)
     new_instrument = db.session.scalar(select(func.count(InstrumentVersion.id)).where(
         InstrumentVersion.key == loaded.key)) == 0
@@ -154,8 +162,9 @@ def upload_version(user: User, data: bytes, filename: str) -> InstrumentVersion:
 
 def _must_be_draft(version: InstrumentVersion) -> None:
     if version.status is not InstrumentStatus.draft:
-        raise ServiceError(f"{version.key} {version.version} is {version.status.value}: a "
-                           "published version never changes. Upload the file as a new version.")
+        raise ServiceError(_("%(key)s %(version)s is %(status)s: a published version never "
+                             "changes. Upload the file as a new version.", key=version.key,
+                             version=version.version, status=version.status.label.lower()))
 
 
 def replace_draft(user: User, version: InstrumentVersion, data: bytes, filename: str) -> None:
@@ -166,12 +175,13 @@ def replace_draft(user: User, version: InstrumentVersion, data: bytes, filename:
     :raises ServiceError: for a version that is not a draft, or a file of another version.
     """
     require(library_access(user).may_change_draft(version),
-            "Only administrators, and the person who uploaded it, replace a draft.")
+            _l("Only administrators, and the person who uploaded it, replace a draft."))
     _must_be_draft(version)
     loaded = read_instrument_upload(data, filename)
     if (loaded.key, loaded.version) != (version.key, version.version):
-        raise ServiceError(f"This file is {loaded.key} {loaded.version}, not the draft "
-                           f"{version.key} {version.version}: upload it as a new version instead.")
+        raise ServiceError(_("This file is %(key)s %(version)s, not the draft %(draft)s: upload "
+                             "it as a new version instead.", key=loaded.key,
+                             version=loaded.version, draft=f"{version.key} {version.version}"))
     digest = _store_check(loaded, version)
     before = {"sha256": version.sha256}
     version.text, version.sha256 = loaded.text, digest
@@ -192,13 +202,14 @@ class CrosswalkGap:
 
     @property
     def message(self) -> str:
-        return (f"Item {self.questionnaire}/{self.item} of version {self.old_version} is not in "
-                "this version and the crosswalk does not say what became of it. Add "
-                f"`{{questionnaire: {self.questionnaire}, from: {self.item}, to: NEW_ID}}` to "
-                f"the entries of `crosswalk: - from_version: \"{self.old_version}\"` (with "
-                "`to: null` if it was dropped on purpose); in a workbook, a row of the "
-                f"crosswalk sheet: from_version {self.old_version}, questionnaire "
-                f"{self.questionnaire}, from {self.item}, to NEW_ID.")
+        return _("Item %(questionnaire)s/%(item)s of version %(old_version)s is not in this "
+                 "version and the crosswalk does not say what became of it. Add "
+                 "`{questionnaire: %(questionnaire)s, from: %(item)s, to: NEW_ID}` to the "
+                 "entries of `crosswalk: - from_version: \"%(old_version)s\"` (with `to: null` "
+                 "if it was dropped on purpose); in a workbook, a row of the crosswalk sheet: "
+                 "from_version %(old_version)s, questionnaire %(questionnaire)s, from %(item)s, "
+                 "to NEW_ID.", questionnaire=self.questionnaire, item=self.item,
+                 old_version=self.old_version)
 
 
 class CrosswalkIncomplete(ServiceError):
@@ -206,9 +217,11 @@ class CrosswalkIncomplete(ServiceError):
 
     def __init__(self, gaps: list[CrosswalkGap]) -> None:
         self.gaps = gaps
-        super().__init__(f"{len(gaps)} item{'s' if len(gaps) != 1 else ''} of version "
-                         f"{gaps[0].old_version} {'are' if len(gaps) != 1 else 'is'} not "
-                         "covered by the crosswalk: trends across versions would break there.")
+        super().__init__(ngettext(
+            "%(num)s item of version %(old_version)s is not covered by the crosswalk: trends "
+            "across versions would break there.",
+            "%(num)s items of version %(old_version)s are not covered by the crosswalk: trends "
+            "across versions would break there.", len(gaps), old_version=gaps[0].old_version))
 
 
 def crosswalk_gaps(version: InstrumentVersion) -> list[CrosswalkGap]:
@@ -234,14 +247,15 @@ def publish_version(user: User, version: InstrumentVersion, release_notes: str) 
     :raises ServiceError: for a version that is not a draft, or missing release notes.
     """
     require(library_access(user).may_publish,
-            "Only administrators of a top-level unit publish instruments.")
+            _l("Only administrators of a top-level unit publish instruments."))
     _must_be_draft(version)
     notes = release_notes.strip()
     if not notes:
-        raise ServiceError("Write the release notes: what changed, and why, for the people "
-                           "who will open cycles on this version.")
+        raise ServiceError(_("Write the release notes: what changed, and why, for the people "
+                             "who will open cycles on this version."))
     if len(notes) > RELEASE_NOTES_MAX:
-        raise ServiceError(f"Keep the release notes under {RELEASE_NOTES_MAX} characters.")
+        raise ServiceError(_("Keep the release notes under %(limit)s characters.",
+                             limit=RELEASE_NOTES_MAX))
     gaps = crosswalk_gaps(version)
     if gaps:
         raise CrosswalkIncomplete(gaps)
@@ -267,10 +281,11 @@ def retire_version(user: User, version: InstrumentVersion) -> None:
     :raises ServiceError: for a version that is not published.
     """
     require(library_access(user).may_publish,
-            "Only administrators of a top-level unit retire instruments.")
+            _l("Only administrators of a top-level unit retire instruments."))
     if version.status is not InstrumentStatus.published:
-        raise ServiceError(f"{version.key} {version.version} is {version.status.value}: only a "
-                           "published version can be retired.")
+        raise ServiceError(_("%(key)s %(version)s is %(status)s: only a published version can "
+                             "be retired.", key=version.key, version=version.version,
+                             status=version.status.label.lower()))
     version.status = InstrumentStatus.retired
     db.session.flush()
     record(Actor.of(user), "instrument.retired", "instrument_version", version.id,
@@ -284,14 +299,15 @@ def delete_draft(user: User, version: InstrumentVersion) -> None:
     :raises ServiceError: for a version that is not a draft, or that a cycle uses.
     """
     require(library_access(user).may_change_draft(version),
-            "Only administrators, and the person who uploaded it, delete a draft.")
+            _l("Only administrators, and the person who uploaded it, delete a draft."))
     if version.status is not InstrumentStatus.draft:
-        raise ServiceError(f"{version.key} {version.version} is {version.status.value}: it is "
-                           "kept for good, since cycles and reports cite it. Retire it instead.")
+        raise ServiceError(_("%(key)s %(version)s is %(status)s: it is kept for good, since "
+                             "cycles and reports cite it. Retire it instead.", key=version.key,
+                             version=version.version, status=version.status.label.lower()))
     if cycles_using([version]).get(version.id) or db.session.scalar(
             select(func.count(InstrumentOverlay.id))
             .where(InstrumentOverlay.instrument_version_id == version.id)):
-        raise ServiceError("A cycle or an overlay uses this version: it cannot be deleted.")
+        raise ServiceError(_("A cycle or an overlay uses this version: it cannot be deleted."))
     record(Actor.of(user), "instrument.deleted", "instrument_version", version.id,
            before={"key": version.key, "version": version.version, "sha256": version.sha256})
     discard_preview_answers(version)
@@ -348,7 +364,7 @@ def readable_version(user: User, version_id: int) -> tuple[LibraryAccess, Instru
     """A version the user may read, or a 404."""
     access = _must_read(user)
     version = db.session.get(InstrumentVersion, version_id)
-    require(version is not None, "There is no such instrument version.", status=404)
+    require(version is not None, _l("There is no such instrument version."), status=404)
     assert version is not None
     return access, version
 

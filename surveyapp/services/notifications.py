@@ -44,6 +44,7 @@ KIND_LABELS = {
     "assigned": _l("Assigned"),
     "opened": _l("Opened"),
     "closed": _l("Closed"),
+    "recommendation": _l("Recommendation"),
 }
 MESSAGE_MAX = 500
 #: The list page shows this many of the latest notices.

@@ -22,8 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask_babel import gettext as _
+
 from scoring.submissions import cell_text
 from surveyapp.file_types import XLSX, detect
+from surveyapp.i18n import respondent_languages
 from surveyapp.models import Answer, Response
 from surveyapp.models.base import now_utc
 from surveyapp.services.answer_workbook import (
@@ -105,11 +108,12 @@ def check_workbook_file(data: bytes, filename: str, max_bytes: int) -> None:
     """
     if len(data) > max_bytes:
         raise WorkbookRefused([CellProblem(
-            f"The file is larger than the {readable_size(max_bytes)} an answers workbook may "
-            "be; the workbook downloaded is far smaller. Upload that workbook, filled in.")])
+            _("The file is larger than the %(limit)s an answers workbook may be; the workbook "
+              "downloaded is far smaller. Upload that workbook, filled in.",
+              limit=readable_size(max_bytes)))])
     if not data:
         raise WorkbookRefused([CellProblem(
-            "The file is empty. Choose the workbook you filled in and try again.")])
+            _("The file is empty. Choose the workbook you filled in and try again."))])
     with tempfile.TemporaryDirectory(prefix="surveyapp-workbook-") as folder:
         path = Path(folder) / "upload"
         path.write_bytes(data)
@@ -121,11 +125,14 @@ def check_workbook_file(data: bytes, filename: str, max_bytes: int) -> None:
             else:
                 raise WorkbookRefused([CellProblem(str(refused))]) from None
     if kind is not XLSX:
-        what = kind.description if kind else "not a document we can read"
-        named = f"“{filename}” is" if filename else "The file is"
+        what = kind.description if kind else _("not a document we can read")
         raise WorkbookRefused([CellProblem(
-            f"{named} {what}, not an Excel workbook (.xlsx). Upload the workbook downloaded "
-            "from this questionnaire, saved as Excel Workbook (.xlsx).")])
+            _("“%(name)s” is %(what)s, not an Excel workbook (.xlsx). Upload the workbook "
+              "downloaded from this questionnaire, saved as Excel Workbook (.xlsx).",
+              name=filename, what=what) if filename else
+            _("The file is %(what)s, not an Excel workbook (.xlsx). Upload the workbook "
+              "downloaded from this questionnaire, saved as Excel Workbook (.xlsx).",
+              what=what))])
 
 
 # --------------------------------------------------------------------------- the upload
@@ -148,7 +155,8 @@ def upload_workbook(response: Response, data: bytes, filename: str, actor: Actor
     """
     reason = locked_reason(response)
     if reason:
-        raise WorkbookRefused([CellProblem(f"{reason} The workbook was not read.")])
+        raise WorkbookRefused([CellProblem(_("%(reason)s The workbook was not read.",
+                                             reason=reason))])
     check_workbook_file(data, filename, max_bytes)
     layout = layout_for(response)
     rows = sheet_rows(layout)
@@ -156,7 +164,9 @@ def upload_workbook(response: Response, data: bytes, filename: str, actor: Actor
                          cycle_title=response.cycle.title)
     editable = editable_keys(response, layout)
     answers = answers_by_slot(response)
-    languages = cycle_instrument(response.cycle).instrument.languages
+    # Labels are read in any language the workbook may have been written in: the
+    # instrument's, and the page languages (the yes/no words exist in every one of them).
+    languages = tuple(respondent_languages(cycle_instrument(response.cycle).instrument.languages))
     by_slot: dict[str, list[ReadRow]] = {}
     for row in rows:
         by_slot.setdefault(row.slot.key, []).append(read[row.key])
@@ -215,9 +225,9 @@ def _raw_answer(slot: Slot, rows: list[ReadRow], languages: tuple[str, ...]
             return ""
         found = code_of(text, question, languages, criterion.criterion if criterion else None)
         if isinstance(found, set):
-            problems.append(row.problem("answer", (
-                f"“{text}” is the label of several answers ({', '.join(sorted(found))}): "
-                "write the code of the one you mean.")))
+            problems.append(row.problem("answer", _(
+                "“%(text)s” is the label of several answers (%(codes)s): write the code of the "
+                "one you mean.", text=text, codes=", ".join(sorted(found)))))
             return ""
         return found
 
@@ -233,18 +243,20 @@ def _raw_answer(slot: Slot, rows: list[ReadRow], languages: tuple[str, ...]
         elif folded in no:
             not_applicable = False
         else:
-            problems.append(item_row.problem("not_applicable", (
-                f"“{cells['not_applicable']}” is not a yes: choose “Yes” from the list if the "
-                "question does not apply, or leave the cell empty.")))
+            problems.append(item_row.problem("not_applicable", _(
+                "“%(text)s” is not a yes: choose “Yes” from the list if the question does not "
+                "apply, or leave the cell empty.", text=cells["not_applicable"])))
     elif question.allows_not_applicable:
         not_applicable = False
     for column, asked in (("justification", question.asks_justification),
                           ("comment", bool(question.item.comment))):
         if cells[column] and not asked:
-            problems.append(item_row.problem(column, (
-                f"This question takes no {column}: leave the cell empty.")))
+            problems.append(item_row.problem(column, _(
+                "This question takes no justification: leave the cell empty.")
+                if column == "justification" else _(
+                "This question takes no comment: leave the cell empty.")))
     if cells["answer"] and question.type == "rubric":
-        problems.append(item_row.problem("answer", (
+        problems.append(item_row.problem("answer", _(
             "Score this question in the rows of its criteria, below it; leave this cell "
             "empty.")))
     raw = RawAnswer(
@@ -264,13 +276,15 @@ def _located(errors: Mapping[str, str], rows: list[ReadRow]) -> list[CellProblem
             criterion = part.removeprefix("criteria.")
             row = next(row for row in rows[1:]
                        if row.row.criterion and row.row.criterion.id == criterion)
-            problems.append(row.problem("answer", f"{message} Pick it from the cell's list."))
+            problems.append(row.problem("answer", _("%(message)s Pick it from the cell's "
+                                                    "list.", message=message)))
             continue
         column = PART_COLUMNS[part]
-        hint = " Pick one from the cell's list." if column == "answer" and choice_like else ""
-        if column == "not_applicable":
-            hint = " Leave the cell empty."
-        problems.append(rows[0].problem(column, message + hint))
+        if column == "answer" and choice_like:
+            message = _("%(message)s Pick one from the cell's list.", message=message)
+        elif column == "not_applicable":
+            message = _("%(message)s Leave the cell empty.", message=message)
+        problems.append(rows[0].problem(column, message))
     return problems
 
 
@@ -308,9 +322,10 @@ def _changed_locked_cells(rows: list[ReadRow], answer: Answer | None, language: 
         for column in ("answer", "not_applicable", "justification", "comment"):
             before = cell_text(written.get(column))
             if row.cells[column] != before:
-                problems.append(row.problem(column, (
+                problems.append(row.problem(column, _(
                     "This answer is locked: only the items the validator returned can change "
-                    f"now. Put back “{before}”" if before else "This answer is locked: only "
-                    "the items the validator returned can change now. Leave the cell empty")
-                    + ", or download a new workbook."))
+                    "now. Put back “%(before)s”, or download a new workbook.", before=before)
+                    if before else _(
+                    "This answer is locked: only the items the validator returned can change "
+                    "now. Leave the cell empty, or download a new workbook.")))
     return problems

@@ -9,6 +9,8 @@ still in draft follow a new or withdrawn overlay, since nobody has answered them
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from instruments.overlay import parse_overlay
@@ -77,19 +79,22 @@ def upload_overlay(user: User, unit: Unit, version: InstrumentVersion, data: byt
         before.
     """
     require(may_manage_overlays(user, unit),
-            f"Only coordinators and administrators of {unit.code} adapt instruments for it.")
+            _l("Only coordinators and administrators of %(unit)s adapt instruments for it.",
+               unit=unit.code))
     if version.status is not InstrumentStatus.published:
-        raise ServiceError(f"{version.key} {version.version} is {version.status.value}: only a "
-                           "published version, which new cycles use, can be adapted.")
+        raise ServiceError(_("%(key)s %(version)s is %(status)s: only a published version, "
+                             "which new cycles use, can be adapted.", key=version.key,
+                             version=version.version, status=version.status.label.lower()))
     loaded = parse_overlay(data, filename, loaded_instrument(version).instrument)
     overlay = loaded.overlay
     clash = db.session.scalar(select(InstrumentOverlay).where(
         InstrumentOverlay.unit_id == unit.id, InstrumentOverlay.key == overlay.key,
         InstrumentOverlay.version == overlay.version))
     if clash is not None:
-        raise ServiceError(f"Version {overlay.version} of the overlay {overlay.key} is already "
-                           f"stored for {unit.code}, and stored versions never change: raise "
-                           "`version:` in the file.")
+        raise ServiceError(_("Version %(version)s of the overlay %(key)s is already stored for "
+                             "%(unit)s, and stored versions never change: raise `version:` in "
+                             "the file.", version=overlay.version, key=overlay.key,
+                             unit=unit.code))
     for previous in db.session.scalars(select(InstrumentOverlay).where(
             InstrumentOverlay.unit_id == unit.id, InstrumentOverlay.active.is_(True),
             InstrumentOverlay.instrument_version_id == version.id)):
@@ -118,9 +123,10 @@ def withdraw_overlay(user: User, overlay: InstrumentOverlay) -> None:
     :raises ServiceError: for an overlay withdrawn already.
     """
     require(may_manage_overlays(user, overlay.unit),
-            f"Only coordinators and administrators of {overlay.unit.code} change its overlays.")
+            _l("Only coordinators and administrators of %(unit)s change its overlays.",
+               unit=overlay.unit.code))
     if not overlay.active:
-        raise ServiceError("This overlay is not in use for new cycles any more.")
+        raise ServiceError(_("This overlay is not in use for new cycles any more."))
     overlay.active = False
     db.session.flush()
     actor = Actor.of(user)

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
@@ -30,6 +31,7 @@ from reports.action_plan import draft_action_plan
 from reports.model import ActionItem
 from reports.quarters import Quarter
 from surveyapp.extensions import db
+from surveyapp.i18n import plain_text
 from surveyapp.models import (
     Action,
     ActionSource,
@@ -69,8 +71,8 @@ def plan_is_open(cycle: Cycle) -> bool:
 def require_final(cycle: Cycle) -> None:
     if not plan_is_open(cycle):
         raise ServiceError(
-            f"The action plan starts once the results are final; this cycle is "
-            f"{cycle.state.label.lower()}. Validate it first.")
+            _("The action plan starts once the results are final; this cycle is %(state)s. "
+              "Validate it first.", state=cycle.state.label.lower()))
 
 
 def _audit(actor: Actor, action: str, cycle: Cycle, entity_type: str, entity_id: object, *,
@@ -107,8 +109,8 @@ def parse_quarter(text: str | None, what: str) -> str | None:
     try:
         return str(Quarter.parse(text or ""))
     except ValueError:
-        raise ServiceError(f"{what}: write the quarter like 2026-Q3 (the year, then Q1 to "
-                           "Q4).") from None
+        raise ServiceError(_("%(what)s: write the quarter like 2026-Q3 (the year, then Q1 to "
+                             "Q4).", what=what)) from None
 
 
 # --------------------------------------------------------------------------- reading
@@ -139,7 +141,7 @@ def node_choices(cycle: Cycle) -> list[tuple[str, str]]:
 
     def walk(nodes: Sequence[Any]) -> Iterable[tuple[str, str]]:
         for node in nodes:
-            yield node.id, f"{node.id} {node.title['en']}"
+            yield node.id, f"{node.id} {plain_text(node.title)}"
             yield from walk(node.children)
 
     found = list(walk(loaded.instrument.nodes))
@@ -164,7 +166,7 @@ def stage_nodes(cycle: Cycle) -> list[tuple[str, str, int]]:
         for node in nodes:
             rule = rules.get(node.scoring or "")
             if rule is not None and rule.method == "holistic_stage" and node.stages:
-                yield node.id, node.title["en"], max(stage.stage for stage in node.stages)
+                yield node.id, plain_text(node.title), max(stage.stage for stage in node.stages)
             yield from walk(node.children)
 
     return list(walk(loaded.instrument.nodes))
@@ -184,12 +186,12 @@ def set_target_stage(cycle: Cycle, node: str, stage: int | None, actor: Actor) -
     require_final(cycle)
     nodes = {code: top for code, _title, top in stage_nodes(cycle)}
     if not nodes:
-        raise ServiceError("This instrument has no stages to set a target for.")
+        raise ServiceError(_("This instrument has no stages to set a target for."))
     if node and node not in nodes:
-        raise ServiceError(f"{node} is not a component judged in stages.")
+        raise ServiceError(_("%(node)s is not a component judged in stages.", node=node))
     top = nodes[node] if node else max(nodes.values())
     if stage is not None and not 1 <= stage <= top:
-        raise ServiceError(f"Choose a stage from 1 to {top}.")
+        raise ServiceError(_("Choose a stage from 1 to %(top)s.", top=top))
     existing = db.session.scalar(select(TargetStage).where(
         TargetStage.cycle_id == cycle.id, TargetStage.node == node))
     before = existing.stage if existing else None
@@ -230,12 +232,15 @@ def final_scores(cycle: Cycle) -> ScoredCycle:
     require_final(cycle)
     scored = score_cycle(cycle)
     if scored.scores is None:
-        raise ServiceError("The answers cannot be scored: " + "; ".join(scored.problems[:3]))
+        raise ServiceError(_("The answers cannot be scored: %(problems)s",
+                             problems="; ".join(scored.problems[:3])))
     return scored
 
 
-def draft_actions(cycle: Cycle, scored: ScoredCycle, actor: Actor) -> list[Action]:
-    """Draft the plan from the final results; drafting again adds only what is missing.
+def draft_actions(cycle: Cycle, scored: ScoredCycle, actor: Actor, language: str = "en"
+                  ) -> list[Action]:
+    """Draft the plan from the final results, worded in ``language`` (one of the reports'
+    languages); drafting again adds only what is missing.
 
     A node that already has an action from the same rule gets no second draft, so setting
     a target stage later and drafting again adds the components now below it.
@@ -243,7 +248,7 @@ def draft_actions(cycle: Cycle, scored: ScoredCycle, actor: Actor) -> list[Actio
     assert scored.scores is not None, "score with final_scores first"
     targets = targets_of(cycle)
     items = draft_action_plan(
-        scored.loaded.instrument, scored.scores, scored.responses,
+        scored.loaded.instrument, scored.scores, scored.responses, language=language,
         target_stage=targets.pop("", None), component_targets=targets, recommendations=False)
     covered = {(action.source.value, node) for action in plan_of(cycle) for node in action.nodes}
     position = next_position(cycle)
@@ -301,7 +306,8 @@ class ActionDraft:
 def _text(value: str, limit: int, what: str) -> str:
     text = value.strip()
     if len(text) > limit:
-        raise ServiceError(f"{what} is {len(text)} characters long; keep it under {limit}.")
+        raise ServiceError(_("%(what)s is %(length)s characters long; keep it under %(limit)s.",
+                             what=what, length=len(text), limit=limit))
     return text
 
 
@@ -312,37 +318,40 @@ def _apply(action: Action, cycle: Cycle, draft: ActionDraft) -> None:
     """
     title = " ".join(draft.title.split())
     if not title:
-        raise ServiceError("Give the action a title: what will be done.")
+        raise ServiceError(_("Give the action a title: what will be done."))
     known = {code for code, _label in node_choices(cycle)}
     unknown = [node for node in draft.nodes if node not in known]
     if unknown:
-        raise ServiceError(f"Linked nodes: {', '.join(unknown)} is not part of this cycle's "
-                           "instrument or results framework.")
-    start = parse_quarter(draft.start_quarter, "Start quarter")
-    due = parse_quarter(draft.due_quarter, "Due quarter")
+        raise ServiceError(_("Linked nodes: %(nodes)s is not part of this cycle's instrument "
+                             "or results framework.", nodes=", ".join(unknown)))
+    start = parse_quarter(draft.start_quarter, _("Start quarter"))
+    due = parse_quarter(draft.due_quarter, _("Due quarter"))
     if start and due and Quarter.parse(due) < Quarter.parse(start):
-        raise ServiceError(f"The action is due ({due}) before it starts ({start}).")
+        raise ServiceError(_("The action is due (%(due)s) before it starts (%(start)s).",
+                             due=due, start=start))
     reason = draft.status_reason.strip()
     if draft.status is ActionStatus.dropped and not reason:
-        raise ServiceError("Say why the action is dropped: the reason is kept with it.")
+        raise ServiceError(_("Say why the action is dropped: the reason is kept with it."))
     person = draft.responsible_user
     if person is not None and person.id not in {
             user.id for user in responsible_candidates(cycle.unit)}:
-        raise ServiceError(f"{person.display_name} holds no focal point or coordinator role on "
-                           f"{cycle.unit.code}, so cannot be responsible for its actions.")
-    action.title = _text(title, TITLE_MAX, "The title")
-    action.description = _text(draft.description, TEXT_MAX, "The description")
+        raise ServiceError(_("%(person)s holds no focal point or coordinator role on %(unit)s, "
+                             "so cannot be responsible for its actions.",
+                             person=person.display_name, unit=cycle.unit.code))
+    action.title = _text(title, TITLE_MAX, _("The title"))
+    action.description = _text(draft.description, TEXT_MAX, _("The description"))
     action.nodes = list(dict.fromkeys(draft.nodes))
     action.responsible_organisation = _text(draft.responsible_organisation, SHORT_MAX,
-                                            "The responsible organisation")
+                                            _("The responsible organisation"))
     action.responsible_user_id = person.id if person else None
-    action.support_required = _text(draft.support_required, TEXT_MAX, "The support required")
-    action.support_from = _text(draft.support_from, SHORT_MAX, "Who gives the support")
+    action.support_required = _text(draft.support_required, TEXT_MAX,
+                                    _("The support required"))
+    action.support_from = _text(draft.support_from, SHORT_MAX, _("Who gives the support"))
     action.start_quarter, action.due_quarter = start, due
     action.status = draft.status
-    action.status_reason = _text(reason, TEXT_MAX, "The reason") or None
+    action.status_reason = _text(reason, TEXT_MAX, _("The reason")) or None
     action.completion_indicator = _text(draft.completion_indicator, TEXT_MAX,
-                                        "The indicator of completion")
+                                        _("The indicator of completion"))
 
 
 def add_action(cycle: Cycle, draft: ActionDraft, actor: Actor) -> Action:
@@ -394,7 +403,7 @@ def merge_actions(cycle: Cycle, action_ids: Sequence[int], actor: Actor) -> Acti
     wanted = set(action_ids)
     chosen = [action for action in plan_of(cycle) if action.id in wanted]
     if len(chosen) < 2 or len(chosen) != len(wanted):
-        raise ServiceError("Choose two or more actions of this plan to merge.")
+        raise ServiceError(_("Choose two or more actions of this plan to merge."))
     kept, others = chosen[0], chosen[1:]
     before = snapshot(kept)
     kept.nodes = list(dict.fromkeys([node for action in chosen for node in action.nodes]))
@@ -455,26 +464,28 @@ def record_progress(action: Action, cycle: Cycle, stocktake: Stocktake, actor: A
     :raises UploadRefused: the document is not accepted (name, size, content).
     """
     require_final(cycle)
-    quarter = parse_quarter(stocktake.quarter, "Quarter")
+    quarter = parse_quarter(stocktake.quarter, _("Quarter"))
     if quarter is None:
-        raise ServiceError("Choose the quarter this stock-take reports on.")
+        raise ServiceError(_("Choose the quarter this stock-take reports on."))
     if Quarter.parse(quarter) > current_quarter(today):
-        raise ServiceError(f"{quarter} has not started yet: report on the current quarter.")
+        raise ServiceError(_("%(quarter)s has not started yet: report on the current quarter.",
+                             quarter=quarter))
     if quarter in closed_quarters(cycle.unit):
-        raise ServiceError(f"{quarter} is closed: its report is final. Record progress for a "
-                           "quarter that is still open.")
+        raise ServiceError(_("%(quarter)s is closed: its report is final. Record progress for a "
+                             "quarter that is still open.", quarter=quarter))
     if not 0 <= stocktake.percent <= 100:
-        raise ServiceError("Progress is a percentage from 0 to 100.")
+        raise ServiceError(_("Progress is a percentage from 0 to 100."))
     if stocktake.status is not None and stocktake.status not in PROGRESS_STATUSES:
-        raise ServiceError("A stock-take cannot drop an action: ask the coordinator, who "
-                           "records the reason.")
-    note = _text(stocktake.note, TEXT_MAX, "The note")
+        raise ServiceError(_("A stock-take cannot drop an action: ask the coordinator, who "
+                             "records the reason."))
+    note = _text(stocktake.note, TEXT_MAX, _("The note"))
     link = clean_url(stocktake.link) if stocktake.link.strip() else None
     evidence = None
     if stocktake.document is not None and stocktake.filename:
         evidence = add_plan_document(
             cycle, stocktake.document, stocktake.filename,
-            f"Progress of “{action.title}” in {quarter}", actor)
+            _("Progress of “%(title)s” in %(quarter)s", title=action.title, quarter=quarter),
+            actor)
     entry = ProgressEntry(action=action, quarter=quarter, percent=stocktake.percent, note=note,
                           link=link, evidence_id=evidence.id if evidence else None,
                           recorded_by_id=actor.user_id)
@@ -515,13 +526,13 @@ def close_quarter(unit: Unit, quarter_text: str, actor: Actor, today: dt.date
 
     :raises ServiceError: a future quarter, or one already closed.
     """
-    quarter = parse_quarter(quarter_text, "Quarter")
+    quarter = parse_quarter(quarter_text, _("Quarter"))
     if quarter is None:
-        raise ServiceError("Choose the quarter to close.")
+        raise ServiceError(_("Choose the quarter to close."))
     if Quarter.parse(quarter) > current_quarter(today):
-        raise ServiceError(f"{quarter} has not started yet.")
+        raise ServiceError(_("%(quarter)s has not started yet.", quarter=quarter))
     if quarter in closed_quarters(unit):
-        raise ServiceError(f"{quarter} is already closed.")
+        raise ServiceError(_("%(quarter)s is already closed.", quarter=quarter))
     closing = QuarterClosing(unit_id=unit.id, quarter=quarter, closed_by_id=actor.user_id,
                              snapshot=action_states(unit_actions(unit)))
     db.session.add(closing)

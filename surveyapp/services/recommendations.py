@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from instruments.schema import Item
@@ -31,6 +33,7 @@ from surveyapp.models import (
     User,
 )
 from surveyapp.models.base import now_utc
+from surveyapp.models.plans import RECOMMENDATION_KIND_LABELS
 from surveyapp.services import ServiceError
 from surveyapp.services.access import LEADERSHIP_ROLES
 from surveyapp.services.audit import Actor, record
@@ -89,7 +92,8 @@ def _audit(actor: Actor, action: str, cycle: Cycle, found: Recommendation, **val
 
 def _tell_leadership(cycle: Cycle, count: int) -> None:
     notify(leadership(cycle), "recommendation",
-           f"{count} recommendation(s) about “{cycle.title}” await your decision.",
+           _l("%(count)s recommendation(s) about “%(cycle)s” await your decision.",
+              count=count, cycle=cycle.title),
            f"/cycles/{cycle.id}/recommendations", cycle)
 
 
@@ -148,16 +152,16 @@ def record_recommendation(cycle: Cycle, draft: RecommendationDraft, actor: Actor
     """
     require_final(cycle)
     if draft.node not in {code for code, _title in recommendable_nodes(cycle)}:
-        raise ServiceError("Choose one of the outputs of this cycle's results framework.")
+        raise ServiceError(_("Choose one of the outputs of this cycle's results framework."))
     text = draft.text.strip()
     if not text:
-        raise ServiceError("State the recommendation in words, and the reasons for it.")
+        raise ServiceError(_("State the recommendation in words, and the reasons for it."))
     if len(text) > TEXT_MAX or len(draft.owner.strip()) > SHORT_MAX:
-        raise ServiceError(f"Keep the text under {TEXT_MAX} characters and who carries it out "
-                           f"under {SHORT_MAX}.")
+        raise ServiceError(_("Keep the text under %(text_max)s characters and who carries it "
+                             "out under %(short_max)s.", text_max=TEXT_MAX, short_max=SHORT_MAX))
     found = Recommendation(cycle_id=cycle.id, node=draft.node, kind=draft.kind, text=text,
                            owner=draft.owner.strip(),
-                           timeline=parse_quarter(draft.timeline, "By when"),
+                           timeline=parse_quarter(draft.timeline, _("By when")),
                            created_by_id=actor.user_id)
     db.session.add(found)
     db.session.flush()
@@ -174,13 +178,15 @@ def decide(found: Recommendation, cycle: Cycle, *, approve: bool, reason: str,
     """
     require_final(cycle)
     if found.status is not RecommendationStatus.pending:
-        raise ServiceError(f"This recommendation was already {found.status.value}.")
+        raise ServiceError(_("This recommendation was already approved.")
+                           if found.status is RecommendationStatus.approved else
+                           _("This recommendation was already rejected."))
     reason = reason.strip()
     if not reason:
-        raise ServiceError("Give the reason for the decision: it is kept with the "
-                           "recommendation.")
+        raise ServiceError(_("Give the reason for the decision: it is kept with the "
+                             "recommendation."))
     if len(reason) > TEXT_MAX:
-        raise ServiceError(f"Keep the reason under {TEXT_MAX} characters.")
+        raise ServiceError(_("Keep the reason under %(text_max)s characters.", text_max=TEXT_MAX))
     actor = Actor.of(decider)
     found.status = RecommendationStatus.approved if approve else RecommendationStatus.rejected
     found.decided_by_id, found.decided_at, found.decision_reason = decider.id, now_utc(), reason
@@ -188,8 +194,12 @@ def decide(found: Recommendation, cycle: Cycle, *, approve: bool, reason: str,
     _audit(actor, f"recommendation.{found.status.value}", cycle, found, reason=reason)
     action = _as_action(found, cycle, actor) if approve else None
     notify(coordinators(cycle), "recommendation",
-           f"Leadership {found.status.value} the recommendation to {found.kind.value} "
-           f"{found.node}: {reason}", f"/cycles/{cycle.id}/recommendations", cycle)
+           (_l("Leadership approved the recommendation about %(node)s (%(kind)s): %(reason)s",
+               node=found.node, kind=RECOMMENDATION_KIND_LABELS[found.kind], reason=reason)
+            if approve else
+            _l("Leadership rejected the recommendation about %(node)s (%(kind)s): %(reason)s",
+               node=found.node, kind=RECOMMENDATION_KIND_LABELS[found.kind], reason=reason)),
+           f"/cycles/{cycle.id}/recommendations", cycle)
     return action
 
 

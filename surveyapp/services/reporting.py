@@ -14,6 +14,7 @@ import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -169,13 +170,13 @@ def report_file(cycle: Cycle, extension: str, *, language: str, today: dt.date) 
         scored, 400 for a language reports are not written in.
     """
     require(report_kind(cycle) is not None,
-            "There is no report before the answers are submitted.", status=409)
-    require(language in LANGUAGES, f"Reports are written in {', '.join(LANGUAGES)}.",
-            status=400)
+            _l("There is no report before the answers are submitted."), status=409)
+    require(language in LANGUAGES, _l("Reports are written in %(languages)s.",
+                                      languages=", ".join(LANGUAGES)), status=400)
     report = cycle_report(cycle, language=language, today=today)
     if report.data is None:
-        raise AccessDenied("The answers of this cycle cannot be scored yet: see the report "
-                           "page for the problems.", 409)
+        raise AccessDenied(_l("The answers of this cycle cannot be scored yet: see the report "
+                              "page for the problems."), 409)
     if extension == "pdf":
         content = render_pdf(report.data)
     else:

@@ -123,9 +123,9 @@ class ItemStatus(StrEnum):
 
 
 DECISION_LABELS = {
-    Decision.accept: "Accept",
+    Decision.accept: _l("Accept"),
     Decision.request_changes: _l("Request changes"),
-    Decision.reject: "Reject",
+    Decision.reject: _l("Reject"),
 }
 
 

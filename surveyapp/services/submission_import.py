@@ -27,6 +27,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, select
 
 from instruments.schema import Questionnaire
@@ -145,8 +147,9 @@ class ImportRefused(ServiceError):
         self.report = report
         count = len(report.refused)
         super().__init__(
-            f"Nothing was imported: {count} submission{'s' if count != 1 else ''} refused"
-            if count else "Nothing was imported: the file cannot be read as these submissions")
+            ngettext("Nothing was imported: %(num)s submission refused",
+                     "Nothing was imported: %(num)s submissions refused", count)
+            if count else _("Nothing was imported: the file cannot be read as these submissions"))
 
 
 # --------------------------------------------------------------------------- checks
@@ -155,12 +158,12 @@ class ImportRefused(ServiceError):
 def _check_cycle(cycle: Cycle, questionnaire_id: str) -> None:
     if cycle.state not in ANSWERING_STATES:
         raise ServiceError(
-            f"Submissions can be imported only while the cycle is open for answers; it is "
-            f"{cycle.state.label.lower()}.")
+            _("Submissions can be imported only while the cycle is open for answers; it is "
+              "%(state)s.", state=cycle.state.label.lower()))
     if questionnaire_id not in {q.id for q in importable_questionnaires(cycle)}:
         raise ServiceError(
-            f"“{questionnaire_id}” is not a questionnaire of this cycle answered by partners; "
-            "only those can be imported from Kobo or ODK.")
+            _("“%(questionnaire)s” is not a questionnaire of this cycle answered by partners; "
+              "only those can be imported from Kobo or ODK.", questionnaire=questionnaire_id))
 
 
 def check_export_file(data: bytes, filename: str, max_bytes: int) -> None:
@@ -170,9 +173,9 @@ def check_export_file(data: bytes, filename: str, max_bytes: int) -> None:
     """
     if len(data) > max_bytes:
         raise UploadRefused(
-            f"The file is larger than the {readable_size(max_bytes)} limit for an export of "
-            "submissions. Export fewer submissions at a time (filter them by date) and import "
-            "each file.")
+            _("The file is larger than the %(limit)s limit for an export of submissions. Export "
+              "fewer submissions at a time (filter them by date) and import each file.",
+              limit=readable_size(max_bytes)))
     if data.startswith(b"PK\x03\x04"):
         refuse_archive_bombs(io.BytesIO(data))
 
@@ -216,7 +219,7 @@ def import_submissions(batch: SubmissionImport, actor: Actor) -> ImportReport:
     :raises ServiceError: already imported, or the cycle no longer takes answers.
     """
     if batch.imported_at is not None or batch.content is None:
-        raise ServiceError("This file was imported already.")
+        raise ServiceError(_("This file was imported already."))
     cycle = batch.cycle
     _check_cycle(cycle, batch.questionnaire)
     report = _run(cycle, batch.questionnaire, batch.content, batch.filename, actor, batch.id)

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from surveyapp.services.demo import DEMO_PASSWORD
+from tests.browser.axe import assert_no_serious_axe_violations
 from tests.browser.conftest import PHONE_VIEWPORT
 from tests.web.instruments_world import V2, V2_NO_CROSSWALK, workbook
 
@@ -80,17 +81,20 @@ def test_an_instrument_is_uploaded_previewed_published_and_versioned(
     expect(page.get_by_role("heading", name="Mini coordination survey")).to_have_count(0)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     page.screenshot(path=tmp_path / "problems.png", full_page=True)
+    assert_no_serious_axe_violations(page)
 
     # Fixed, it becomes a draft.
     page.get_by_label("Instrument file").set_input_files(str(fixed))
     page.get_by_role("button", name="Check and store as a draft").click()
     expect(page.get_by_text("mini-coordination 1.0 was stored as a draft")).to_be_visible()
     draft_url = page.url
+    assert_no_serious_axe_violations(page)
 
     # Preview in French: answer two items on the partner questionnaire, see the score.
     page.get_by_role("link", name="preview in French (Partner questionnaire)").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Questionnaire des partenaires")
     expect(page.get_by_text("Preview.", exact=False).first).to_be_visible()
+    assert_no_serious_axe_violations(page)
     page.get_by_role("button", name="Next page").click()
     expect(page.get_by_role("heading", level=2)).to_contain_text("Réunions")
     page.locator('[data-slot="q11"]').get_by_label("Toujours").check()
@@ -101,6 +105,7 @@ def test_an_instrument_is_uploaded_previewed_published_and_versioned(
     expect(score.locator("tr", has_text="Meetings")).to_contain_text("87.50  good")
     expect(page.get_by_text("Scored from your 2 test answers so far")).to_be_visible()
     page.screenshot(path=tmp_path / "score.png", full_page=True)
+    assert_no_serious_axe_violations(page)
 
     # Publish it, and open a cycle on it.
     page.goto(draft_url)
@@ -129,6 +134,7 @@ def test_an_instrument_is_uploaded_previewed_published_and_versioned(
     expect(refusal).to_contain_text("Item partner/q21 of version 1.0")
     expect(refusal).to_contain_text("{questionnaire: partner, from: q21, to: NEW_ID}")
     page.screenshot(path=tmp_path / "refused.png", full_page=True)
+    assert_no_serious_axe_violations(page)
 
     # The crosswalk added, it publishes.
     page.get_by_role("region", name="Change the draft").get_by_label(
@@ -146,3 +152,10 @@ def test_an_instrument_is_uploaded_previewed_published_and_versioned(
     options = page.get_by_label("Instrument").locator("option")
     expect(options.filter(has_text="mini-coordination 1.1")).to_have_count(1)
     expect(options.filter(has_text="mini-coordination 1.0")).to_have_count(0)
+
+    # The comparison of the two versions.
+    page.goto(f"{live_server}/instruments/")
+    page.get_by_role("link", name="mini-coordination 1.1").click()
+    page.get_by_role("button", name="Show what changed").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("What changed")
+    assert_no_serious_axe_violations(page)

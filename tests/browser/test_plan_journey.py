@@ -31,6 +31,8 @@ from surveyapp.services.demo import DEMO_PASSWORD, demo_answers
 from surveyapp.services.instrument_versions import ensure_bundled_versions, loaded_instrument
 from surveyapp.services.units import find_unit_by_code
 from surveyapp.services.users import find_user_by_email
+from tests.browser.axe import assert_no_serious_axe_violations
+from tests.browser.conftest import PHONE_VIEWPORT
 
 pytestmark = pytest.mark.browser
 
@@ -93,6 +95,7 @@ def record(page: Page, base: str, cycle_id: int, quarter: Quarter, percent: int,
     page.get_by_label("Progress (percent)").fill(str(percent))
     page.get_by_label("Status").select_option(label=status)
     page.get_by_label("What was done").fill(note)
+    assert_no_serious_axe_violations(page)
     page.get_by_role("button", name="Record progress").click()
     expect(page.get_by_text("Progress recorded.")).to_be_visible()
 
@@ -113,9 +116,14 @@ def test_from_final_results_to_the_quarterly_report_and_the_dashboard(
     expect(page.get_by_text("4 action(s) drafted from the results.")).to_be_visible()
     expect(page.get_by_role("cell", name="Weak, 25.00 %").first).to_be_visible()
     page.screenshot(path=str(tmp_path / "plan.png"), full_page=True)
+    assert_no_serious_axe_violations(page)
+    # The table scrolls sideways; its visually hidden link words must scroll with it
+    # (app.css: .table-wrap is positioned), not widen the page (840 px without).
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_VIEWPORT["width"]
 
     # ... and edits the first drafted action
     page.get_by_role("link", name="Edit").first.click()
+    assert_no_serious_axe_violations(page)
     page.get_by_label("Action", exact=True).fill("Hold the WASH coordination meeting monthly")
     page.get_by_label("Responsible organisation").fill("UNICEF (cluster lead agency)")
     page.get_by_label("Person who records progress").select_option(
@@ -133,6 +141,7 @@ def test_from_final_results_to_the_quarterly_report_and_the_dashboard(
     sign_out(page)
     sign_in(page, base, COORDINATOR)
     page.goto(f"{base}/units/CAR-WASH/progress")
+    assert_no_serious_axe_violations(page)
     page.get_by_label("Quarter to close").select_option(str(LAST))
     page.get_by_role("button", name="Close the quarter").click()
     expect(page.get_by_text(f"{LAST} is closed")).to_be_visible()
@@ -168,3 +177,4 @@ def test_from_final_results_to_the_quarterly_report_and_the_dashboard(
     expect(table.get_by_role("cell", name="Weak (25.00 %)").first).to_be_visible()
     expect(table.get_by_role("cell", name="Good (100.00 %)").first).to_be_visible()
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+    assert_no_serious_axe_violations(page)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import date, timedelta
+from html import unescape
 from typing import Any
 
 import pytest
@@ -177,3 +178,24 @@ def test_creating_and_revoking_need_the_csrf_token(
     assert client.post(f"/account/tokens/{token_id}/revoke").status_code == 400
     assert client.post(f"/account/tokens/{token_id}/revoke",
                        data={"csrf_token": token}).status_code == 302
+
+
+def test_the_tokens_pages_read_in_french_and_the_api_stays_english(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], person: User
+) -> None:
+    """docs/i18n.md: the account pages follow the page language; problem details of the JSON
+    API are in English, like the command line's output."""
+    login(person)
+    client.post("/language", data={"language": "fr"})
+    page = unescape(client.get("/account/tokens").get_data(as_text=True))
+    assert "Jetons d'API" in page and "Créer le jeton" in page
+    refused = client.post("/account/tokens", data={"name": "old", "expires_on": "2001-01-01"})
+    assert "La date d'expiration 2001-01-01 est déjà passée." in unescape(
+        refused.get_data(as_text=True))
+    created = unescape(client.post("/account/tokens", data={"name": "script"}).get_data(
+        as_text=True))
+    assert "Copiez le jeton maintenant : il n'est affiché qu'une fois." in created
+    call = client.get("/api/v1/me", headers={"Authorization": "Bearer sa_wrong",
+                                             "Accept-Language": "fr"})
+    assert call.status_code == 401
+    assert call.get_json()["detail"].startswith("This is not an API token")

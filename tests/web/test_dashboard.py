@@ -103,6 +103,25 @@ def test_trend_shows_a_moved_rating(
     assert "-25.00 (Good → Satisfactory)" in html
 
 
+def test_the_dashboard_reads_in_french(
+    app: Flask, client: FlaskClient, login: Callable[..., object], world: World
+) -> None:
+    """docs/i18n.md: page words, the instrument's French bands (Bon / Satisfaisant /
+    Insatisfaisant / Faible, instruments/library/ccpm.yaml) and French numbers."""
+    final_ccpm_cycle(app, world.cluster, world.coordinator, world.focal_point,
+                     answers={**COORDINATOR, "q211": 4},
+                     partners=[{**partner, "q211": 4} for partner in PARTNERS])
+    final_ccpm_cycle(app, world.cluster, world.coordinator, world.focal_point)
+    login(world.coordinator)
+    client.post("/language", data={"language": "fr"})
+    html = client.get("/dashboard/CAR").get_data(as_text=True)
+    assert '<html lang="fr"' in html and "Tableau de bord de" in html
+    assert "Faible (25,00 %)" in html and "-25,00 (Bon → Satisfaisant)" in html
+    assert "Faiblesses partagées par plusieurs unités" in html
+    assert "Avancement des plans d'action par unité" in html
+    assert "Weak" not in html and "Ratings of every unit" not in html
+
+
 def _units_with_cycles(app: Flask, world: World, make_unit: Callable[..., Unit],
                        make_user: Callable[..., User], count: int, prefix: str) -> Unit:
     root = make_unit(prefix, kind=UnitKind.country)

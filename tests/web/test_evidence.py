@@ -242,6 +242,22 @@ def test_hostile_upload_is_refused_and_leaves_nothing(
         assert db.session.scalar(select(func.count(Answer.id))) == 0
 
 
+def test_upload_refusals_read_in_arabic(
+    app: Flask, client: FlaskClient, login: Callable[..., object], world: World, ids: CycleIds,
+) -> None:
+    """docs/i18n.md: the evidence pages are respondent pages; their refusals have Arabic."""
+    login(world.focal_point)
+    client.post("/language", data={"language": "ar"})
+    macros = upload(client, ids.cycle, ids.response, "plan.docx", office_file("docm"))
+    text = macros.get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in text
+    assert "يحتوي ملف Office على وحدات ماكرو (برامج)، وهي غير مقبولة أبدًا." in text
+    turned = upload(client, ids.cycle, ids.response, "photo\u202egnp.pdf", PDF)
+    assert "يحتوي اسم الملف على محارف غير مرئية تغيّر اتجاه النص" in turned.get_data(
+        as_text=True)
+    assert evidence_rows(app) == [] and stored_files(app) == []
+
+
 @pytest.mark.app_config(EVIDENCE_MAX_BYTES=1000)
 def test_oversize_upload_is_refused_and_leaves_nothing(
     app: Flask, client: FlaskClient, login: Callable[..., object], world: World, ids: CycleIds,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,21 @@ def test_a_broken_yaml_file_is_refused_with_the_validate_lines(
     assert [line for line in expected if code_line(line) not in page] == []
     assert "I010 unknown key `requried`" in expected[0]
     assert stored(app) == []
+
+
+def test_the_library_reads_in_french_and_problem_lines_stay_as_the_command_prints_them(
+    client: FlaskClient, login: Callable[..., object], people: People
+) -> None:
+    """docs/i18n.md: the pages are in French; the located problem lines are the command
+    line's own, in English."""
+    login(people.coordinator)
+    client.post("/language", data={"language": "fr"})
+    assert "Toutes les unités partagent ces instruments." in client.get(
+        "/instruments/").get_data(as_text=True)
+    broken = V1.replace("    required: true\n", "    requried: true\n", 1)
+    page = unescape(upload(client, broken, "mini.yaml").get_data(as_text=True))
+    assert "Le fichier n'a pas été enregistré : 1 problème à corriger." in page
+    assert "I010 unknown key `requried`" in page and '<ul lang="en">' in page
 
 
 def test_a_broken_workbook_is_refused_with_its_cells(

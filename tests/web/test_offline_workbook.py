@@ -612,6 +612,53 @@ def test_a_partner_works_offline_through_the_invitation_link_in_french(
     assert actor is not None and actor.startswith("invitation ")
 
 
+def test_a_partner_works_offline_in_arabic_right_to_left(
+    app: Flask, client: FlaskClient, world: World, mini: int
+) -> None:
+    """docs/i18n.md: the offline pages are respondent pages, so they have Arabic; the
+    workbook too, its sheets right to left (the instrument's English text inside)."""
+    with app.app_context():
+        [(_, token)] = create_invitations(
+            get_cycle(mini), "partners", count=1, language="ar",
+            expires_on=date.today() + timedelta(days=10),
+            actor=Actor.of(user(world.coordinator.email)))
+        db.session.commit()
+    link = f"/i/{token}/"
+    client.post(link, data={"organization_type": "1", "language": "ar"})
+    page = page_text(client.get(f"{link}offline"))
+    assert '<html lang="ar" dir="rtl">' in page
+    assert "العمل دون اتصال في Excel" in page and "1. نزّل مصنفك" in page
+    blank = client.get(f"{link}offline/workbook.xlsx").data
+    book = load_workbook(io.BytesIO(blank))
+    assert book.sheetnames == ["اقرأ أولًا", "الإجابات", "lists", IDENTITY_SHEET]
+    assert book["الإجابات"].sheet_view.rightToLeft and book["اقرأ أولًا"].sheet_view.rightToLeft
+    assert book["الإجابات"]["E1"].value == "الإجابة"
+    sent = upload(client, mini, filled(blank, {"p_choice": {"answer": "Agree"}},
+                                       sheet="الإجابات"), url=f"{link}offline")
+    assert sent.status_code == 302 and sent.headers["Location"].endswith(f"{link}review")
+    assert stored(app, mini, "partners")["p_choice"] == (2, False, None, None)
+    refused = page_text(upload(client, mini, b"", url=f"{link}offline"))
+    assert "لم يُحفظ المصنف: مشكلة واحدة يجب تصحيحها" in refused
+    assert "الملف فارغ." in refused
+
+
+def test_an_arabic_workbook_reads_back_its_arabic_yes_and_no(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], world: World, mini: int
+) -> None:
+    """The lists of an Arabic workbook say نعم / لا (services.questionnaire.YES_NO), though
+    the instrument has no Arabic: they are read back as yes and no."""
+    answered = response_id(app, mini, world.focal_point, "self")
+    with app.app_context():
+        db.session.get_one(Response, answered).language = "ar"
+        db.session.commit()
+    login(world.focal_point)
+    blank = download(client, mini)
+    assert rows_of(blank, "الإجابات")["a_yes"]["guide"].startswith("مطلوب.")
+    sent = upload(client, mini, filled(blank, {"a_yes": {"answer": "نعم"}}, sheet="الإجابات"))
+    assert sent.status_code == 302, page_text(sent)
+    assert stored(app, mini)["a_yes"] == ("yes", False, None, None)
+
+
 def test_the_workbook_offers_lists_and_unlocks_only_answer_cells(
     client: FlaskClient, login: Callable[..., Any], world: World, mini: int
 ) -> None:

@@ -419,6 +419,11 @@ def test_the_next_cycle_shows_the_actions_that_targeted_each_page(
     html = client.get(f"/cycles/{later}/respond/coordinator/page/{page_21}").get_data(
         as_text=True)
     assert "Actions agreed after earlier cycles" not in html
+    client.post("/language", data={"language": "ar"})  # the questionnaire pages have Arabic
+    html = client.get(f"/cycles/{later}/respond/coordinator/page/{page_12}").get_data(
+        as_text=True)
+    assert 'dir="rtl"' in html and "الإجراءات المتفق عليها بعد الدورات السابقة" in html
+    assert "غير مُنجَز: قيد التنفيذ" in html
 
 
 @pytest.mark.app_config(WTF_CSRF_ENABLED=True)
@@ -437,3 +442,23 @@ def test_plan_forms_carry_their_csrf_token(
                        data={"csrf_token": token}).status_code == 302
     with app.app_context():
         assert len(_actions(cycle_id)) == 4
+
+
+def test_the_plan_page_and_its_drafts_read_in_french(
+    app: Flask, client: FlaskClient, login: Callable[..., object], world: World
+) -> None:
+    """docs/i18n.md: a coordinator reading in French drafts and reads the plan in French; the
+    drafts quote the instrument's French band words (instruments/library/ccpm.yaml)."""
+    cycle_id = _final(app, world)
+    login(world.coordinator)
+    client.post("/language", data={"language": "fr"})
+    page = client.post(f"/cycles/{cycle_id}/plan/draft", follow_redirects=True).get_data(
+        as_text=True)
+    assert '<html lang="fr"' in page
+    assert "4 action(s) préparée(s) à partir des résultats." in page
+    assert "Plan d'action de" in page and "Fusionner les actions cochées" in page
+    assert "Prévue" in page and "Action plan of" not in page
+    with app.app_context():
+        assert _actions(cycle_id)[0].basis == "Faible, 25,00 %"
+    refused = client.post(f"/cycles/{cycle_id}/plan/new", data={"title": "", "status": "planned"})
+    assert "Indiquez ce qui sera fait." in refused.get_data(as_text=True)

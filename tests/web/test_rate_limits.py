@@ -75,6 +75,23 @@ def test_limits_turned_off_turn_the_lockout_off_too(
     assert sign_in(client, person.email, test_password).status_code == 302
 
 
+@pytest.mark.app_config(LOGIN_RATE_LIMIT="2 per minute", LOGIN_FAILURE_LIMIT="1 per hour")
+def test_the_lock_out_and_the_429_page_read_in_arabic(client: FlaskClient) -> None:
+    """docs/i18n.md: signing in is a respondent page, so its refusals have Arabic too."""
+    client.post("/language", data={"language": "ar"})
+    sign_in(client, "someone@example.org", "wrong password")
+    locked = sign_in(client, "someone@example.org", "wrong password")
+    assert locked.status_code == 429
+    page = locked.get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in page
+    assert "محاولات تسجيل دخول فاشلة كثيرة جدًا بعنوان البريد الإلكتروني هذا." in page
+    limited = sign_in(client, "other@example.org", "x")
+    assert limited.status_code == 429
+    page = limited.get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in page and "طلبات كثيرة جدًا" in page
+    assert "لم يُنفَّذ أي شيء منه. حاول مجددًا بعد" in page
+
+
 @pytest.fixture
 def hashes_checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Count the password hashes checked: the work that takes the time of a sign-in."""

@@ -194,6 +194,22 @@ def test_the_same_export_twice_is_refused_submission_by_submission(
             Response.cycle_id == mini, Response.external_id.is_not(None))) == 2
 
 
+def test_the_import_pages_read_in_french_and_row_problems_stay_as_the_command_prints_them(
+    client: FlaskClient, login: Callable[..., Any], world: World, mini: int
+) -> None:
+    """docs/i18n.md: page words in French; each refused row's reason is the line
+    `surveyapp import` prints, in English."""
+    table = mini_export(partner("s-1"), partner("s-2", choice="7"))
+    login(world.coordinator)
+    client.post("/language", data={"language": "fr"})
+    _location, report = previewed(client, mini, xlsx_bytes({"mini_partners": table}),
+                                  "kobo.xlsx")
+    assert "Rien ne peut être importé de ce fichier." in report
+    assert "1 soumission est refusée, et un fichier est importé en entier ou pas du tout." in (
+        report)
+    assert "`7` is neither a code (1, 2, 99) nor a label of `p_choice`" in report
+
+
 def test_one_bad_cell_refuses_the_whole_file_by_row_and_column(
     app: Flask, client: FlaskClient, login: Callable[..., Any], world: World, mini: int
 ) -> None:

@@ -10,6 +10,7 @@ language").
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
@@ -296,6 +297,18 @@ def test_review_report_and_home_pages_pass_axe(
     assert_no_serious_axe_violations(page)
 
 
+@pytest.fixture
+def focal_point_language_restored(live_app: Flask) -> Iterator[None]:
+    """The demo focal point is shared by the browser tests: put their language back to English
+    after a test saves another one on the profile page."""
+    yield
+    with live_app.app_context():
+        focal_point = db.session.scalars(select(User).filter_by(email=FOCAL_POINT)).one()
+        focal_point.preferred_language = "en"
+        db.session.commit()
+
+
+@pytest.mark.usefixtures("focal_point_language_restored")
 def test_evidence_and_profile_pages_pass_axe_in_arabic_and_french(
     live_app: Flask, live_server: str, page: Page,
 ) -> None:

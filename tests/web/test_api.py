@@ -37,8 +37,6 @@ from surveyapp.models import (
     CycleState,
     Decision,
     Response,
-    Unit,
-    User,
 )
 from surveyapp.services.audit import Actor
 from surveyapp.services.evidence import add_link, answer_for_item
@@ -57,26 +55,11 @@ from tests.web.api_world import (
 )
 from tests.web.cycles_world import (
     MINI,
-    MINI_FRAMEWORK,
     World,
-    build_world,
     get_cycle,
     make_cycle,
     user,
 )
-
-
-@pytest.fixture
-def world(make_unit: Callable[..., Unit], make_user: Callable[..., User]) -> World:
-    return build_world(make_unit, make_user)
-
-
-@pytest.fixture
-def mini(app: Flask, world: World) -> int:
-    """An open MINI cycle of the Health cluster with one focal point and a validator."""
-    return make_cycle(app, MINI, world.cluster, world.coordinator,
-                      focal_points=[world.focal_point], validators=[world.validator],
-                      framework=MINI_FRAMEWORK)
 
 
 @pytest.fixture

@@ -11,20 +11,17 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-from collections.abc import Callable
 
 import openpyxl
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from surveyapp.extensions import db
-from surveyapp.models import Answer, CycleState, Response, ResponseState, Unit, User
+from surveyapp.models import Answer, CycleState, Response, ResponseState
 from surveyapp.services.audit import Actor
 from surveyapp.services.cycles import change_state
 from tests.web.cycles_world import (
     World,
-    build_world,
     get_cycle,
     make_cycle,
     response_id,
@@ -33,11 +30,6 @@ from tests.web.cycles_world import (
 
 COMPONENTS = ["1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "2.4", "2.5", "3.1", "3.2", "3.3",
               "3.4", "4.1", "4.2", "4.3", "5.1", "5.2"]
-
-
-@pytest.fixture
-def world(make_unit: Callable[..., Unit], make_user: Callable[..., User]) -> World:
-    return build_world(make_unit, make_user)
 
 
 def _submitted_jiu_cycle(app: Flask, world: World) -> int:

@@ -52,18 +52,12 @@ from tests.web.cycles_world import (
     MINI,
     MINI_FRAMEWORK,
     World,
-    build_world,
     get_cycle,
     make_cycle,
     response_id,
     user,
     version_for,
 )
-
-
-@pytest.fixture
-def world(make_unit: Callable[..., Unit], make_user: Callable[..., User]) -> World:
-    return build_world(make_unit, make_user)
 
 
 def audit_actions(app: Flask, cycle_id: int) -> list[str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -26,16 +25,11 @@ from surveyapp.extensions import db
 from surveyapp.models import Action, Membership, Role, StoredResult, Unit, UnitKind, User
 from surveyapp.services.audit import Actor
 from surveyapp.services.plans import ActionDraft, draft_actions, edit_action, final_scores
-from tests.web.cycles_world import World, build_world, get_cycle, user
+from tests.web.cycles_world import World, get_cycle, user
 from tests.web.plans_world import COORDINATOR, PARTNERS, final_ccpm_cycle
 from tests.web.test_questionnaire import counted_queries
 
 LAST = Quarter.of(dt.date.today()).previous
-
-
-@pytest.fixture
-def world(make_unit: Callable[..., Unit], make_user: Callable[..., User]) -> World:
-    return build_world(make_unit, make_user)
 
 
 def _with_plan(app: Flask, cycle_id: int, coordinator: User, *, overdue: bool = False) -> None:

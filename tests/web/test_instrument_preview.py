@@ -34,25 +34,18 @@ from surveyapp.models import (
     PreviewAnswers,
     Response,
     Role,
-    Unit,
     User,
 )
 from tests.web.cycles_world import (
     MINI,
     MINI_FRAMEWORK,
     World,
-    build_world,
     make_cycle,
     version_for,
 )
 from tests.web.instruments_world import V1, upload
 
 PARTNER = "/instruments/{id}/preview/partner/{lang}"
-
-
-@pytest.fixture
-def world(make_unit: Callable[..., Unit], make_user: Callable[..., User]) -> World:
-    return build_world(make_unit, make_user)
 
 
 @pytest.fixture

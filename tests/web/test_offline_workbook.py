@@ -29,8 +29,6 @@ from surveyapp.models import (
     Decision,
     ParticipantRole,
     Response,
-    Unit,
-    User,
 )
 from surveyapp.services.answer_workbook import COLUMNS, IDENTITY_SHEET
 from surveyapp.services.answers import RawAnswer, save_answer, submit_response
@@ -43,7 +41,6 @@ from tests.web.cycles_world import (
     MINI,
     MINI_FRAMEWORK,
     World,
-    build_world,
     get_cycle,
     make_cycle,
     response_id,
@@ -53,19 +50,6 @@ from tests.web.cycles_world import (
 OFFLINE = "/cycles/{id}/respond/{q}/offline"
 WORKBOOK = "/cycles/{id}/respond/{q}/offline/workbook.xlsx"
 COLUMN = {name: index for index, name in enumerate(COLUMNS, start=1)}
-
-
-@pytest.fixture
-def world(make_unit: Callable[..., Unit], make_user: Callable[..., User]) -> World:
-    return build_world(make_unit, make_user)
-
-
-@pytest.fixture
-def mini(app: Flask, world: World) -> int:
-    """An open MINI cycle of the Health cluster with one focal point and a validator."""
-    return make_cycle(app, MINI, world.cluster, world.coordinator,
-                      focal_points=[world.focal_point], validators=[world.validator],
-                      framework=MINI_FRAMEWORK)
 
 
 def download(client: FlaskClient, cycle_id: int, questionnaire: str = "self") -> bytes:

@@ -45,7 +45,6 @@ from tests.web.cycles_world import (
     MINI,
     MINI_FRAMEWORK,
     World,
-    build_world,
     get_cycle,
     make_cycle,
     response_id,
@@ -70,11 +69,6 @@ add:
       role: comment
       text: {en: Who owns the plan?, fr: Qui porte le plan ?}
 """
-
-
-@pytest.fixture
-def world(make_unit: Callable[..., Unit], make_user: Callable[..., User]) -> World:
-    return build_world(make_unit, make_user)
 
 
 def adapt(app: Flask, unit: Unit, who: User, text: str = OVERLAY) -> int:

@@ -40,7 +40,6 @@ from surveyapp.models import (
     RecommendationStatus,
     Response,
     ResponseState,
-    Unit,
     User,
 )
 from surveyapp.services.audit import Actor
@@ -53,17 +52,12 @@ from surveyapp.services.plans import (
     final_scores,
     record_progress,
 )
-from tests.web.cycles_world import World, build_world, get_cycle, make_cycle, response_id, user
+from tests.web.cycles_world import World, get_cycle, make_cycle, response_id, user
 from tests.web.plans_world import final_ccpm_cycle
 
 TODAY = dt.date.today()
 CURRENT = Quarter.of(TODAY)
 LAST = CURRENT.previous
-
-
-@pytest.fixture
-def world(make_unit: Callable[..., Unit], make_user: Callable[..., User]) -> World:
-    return build_world(make_unit, make_user)
 
 
 def test_standing_of_an_action_at_the_end_of_a_quarter() -> None:

@@ -42,7 +42,6 @@ from surveyapp.models import (
     Response,
     ResponseState,
     Role,
-    Unit,
     User,
 )
 from surveyapp.services import ServiceError
@@ -57,16 +56,11 @@ from surveyapp.services.plans import (
     final_scores,
     record_progress,
 )
-from tests.web.cycles_world import World, build_world, get_cycle, make_cycle, response_id, user
+from tests.web.cycles_world import World, get_cycle, make_cycle, response_id, user
 from tests.web.plans_world import DRAFTED, final_ccpm_cycle
 
 TODAY = dt.date.today()
 CURRENT = Quarter.of(TODAY)
-
-
-@pytest.fixture
-def world(make_unit: Callable[..., Unit], make_user: Callable[..., User]) -> World:
-    return build_world(make_unit, make_user)
 
 
 def _final(app: Flask, world: World) -> int:

@@ -14,7 +14,6 @@ from sqlalchemy import event
 
 from instruments import load_instrument, parse_instrument
 from surveyapp.extensions import db
-from surveyapp.models import Unit, User
 from surveyapp.services.questionnaire import (
     AnswerRejected,
     FrameworkEntry,
@@ -25,7 +24,7 @@ from surveyapp.services.questionnaire import (
     parse_value,
     slot_relevance,
 )
-from tests.web.cycles_world import MINI, World, build_world, make_cycle, many_items
+from tests.web.cycles_world import MINI, World, make_cycle, many_items
 
 
 def mini_layout(questionnaire: str = "self", framework: tuple[FrameworkEntry, ...] = ()) -> Any:
@@ -209,11 +208,6 @@ def counted_queries(app: Flask) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", count)
-
-
-@pytest.fixture
-def world(make_unit: Callable[..., Unit], make_user: Callable[..., User]) -> World:
-    return build_world(make_unit, make_user)
 
 
 def answer_everything(client: FlaskClient, cycle_id: int, count: int) -> None:

@@ -24,7 +24,6 @@ from surveyapp.models import (
     Response,
     ResponseState,
     Unit,
-    User,
 )
 from surveyapp.models.base import now_utc
 from surveyapp.services.answers import RawAnswer, missing_items, save_answer, submit_response
@@ -38,7 +37,6 @@ from tests.web.cycles_world import (
     MINI,
     MINI_FRAMEWORK,
     World,
-    build_world,
     get_cycle,
     make_cycle,
     response_id,
@@ -48,19 +46,6 @@ from tests.web.cycles_world import (
 PAGE_A = "/cycles/{id}/respond/self/page/1"
 PAGE_B = "/cycles/{id}/respond/self/page/2"
 AUTOSAVE = "/cycles/{id}/respond/self/autosave"
-
-
-@pytest.fixture
-def world(make_unit: Callable[..., Unit], make_user: Callable[..., User]) -> World:
-    return build_world(make_unit, make_user)
-
-
-@pytest.fixture
-def mini(app: Flask, world: World) -> int:
-    """An open MINI cycle of the Health cluster with one focal point and a validator."""
-    return make_cycle(app, MINI, world.cluster, world.coordinator,
-                      focal_points=[world.focal_point], validators=[world.validator],
-                      framework=MINI_FRAMEWORK)
 
 
 def stored(app: Flask, cycle_id: int, item_id: str, node: str = "") -> Answer | None:

@@ -33,8 +33,6 @@ from surveyapp.models import (
     Response,
     ResponseState,
     SubmissionImport,
-    Unit,
-    User,
 )
 from tests.interop.kobo import (
     ExportStyle,
@@ -45,14 +43,9 @@ from tests.interop.kobo import (
     odk_zip,
     xlsx_bytes,
 )
-from tests.web.cycles_world import MINI, MINI_FRAMEWORK, World, build_world, make_cycle
+from tests.web.cycles_world import MINI, MINI_FRAMEWORK, World, make_cycle
 
 IMPORTS = "/cycles/{id}/imports"
-
-
-@pytest.fixture
-def world(make_unit: Callable[..., Unit], make_user: Callable[..., User]) -> World:
-    return build_world(make_unit, make_user)
 
 
 @pytest.fixture

@@ -299,12 +299,15 @@ def test_review_report_and_home_pages_pass_axe(
 
 @pytest.fixture
 def focal_point_language_restored(live_app: Flask) -> Iterator[None]:
-    """The demo focal point is shared by the browser tests: put their language back to English
+    """The demo focal point is shared by the browser tests: put back the language they had
     after a test saves another one on the profile page."""
+    with live_app.app_context():
+        language = db.session.scalars(
+            select(User.preferred_language).filter_by(email=FOCAL_POINT)).one()
     yield
     with live_app.app_context():
         focal_point = db.session.scalars(select(User).filter_by(email=FOCAL_POINT)).one()
-        focal_point.preferred_language = "en"
+        focal_point.preferred_language = language
         db.session.commit()
 
 

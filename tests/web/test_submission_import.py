@@ -55,12 +55,6 @@ def ccpm(app: Flask, world: World) -> int:
                       focal_points=[world.focal_point], anonymous=True)
 
 
-@pytest.fixture
-def mini(app: Flask, world: World) -> int:
-    return make_cycle(app, MINI, world.cluster, world.coordinator,
-                      focal_points=[world.focal_point], framework=MINI_FRAMEWORK)
-
-
 def mini_form() -> XLSForm:
     return build_xlsform(parse_instrument(MINI.encode(), "mini").instrument, "partners")
 
